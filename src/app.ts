@@ -1,0 +1,207 @@
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppConfig } from './core/config.js';
+import type { CoreContext } from './core/context.js';
+import type { ChatAdapter } from './core/chat.js';
+import type { StoryProvider } from './core/ai/provider.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { openDatabase, type Database } from './core/db/orm.js';
+import { createOfflineProvider } from './core/ai/offline.js';
+import { createClaudeProvider } from './core/ai/claude.js';
+import { createRedisStoryCache } from './core/services/story-cache.js';
+import { syncProjects } from './core/services/projects.js';
+import { createSignInToken } from './core/services/auth.js';
+import { createRedis, checkRedis } from './jobs/redis.js';
+import { createQueues, type Queues } from './jobs/queues.js';
+import { createStoryWorker } from './jobs/story/worker.js';
+import { createChatWorker } from './jobs/chat/worker.js';
+import { requeueUnfinishedRuns } from './jobs/recovery.js';
+import { createRedisPublisher } from './realtime/publisher.js';
+import { createRealtime, type Realtime } from './realtime/socket.js';
+import { createSlackAdapter } from './bots/slack/index.js';
+import { createWebRoutes, sessionFrom } from './bots/web/index.js';
+import { createHttpApp } from './http.js';
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Print the console URL and a one-time sign-in link (the default for `npm start`). */
+  announce?: boolean;
+  /** Replace the story provider (benchmarks measure ingress without generation). */
+  provider?: StoryProvider;
+  /** Graceful shutdown budget before running jobs are handed back to the queue. */
+  shutdownGraceMs?: number;
+}
+
+export interface Running {
+  config: AppConfig;
+  logger: Logger;
+  db: Database;
+  queues: Queues;
+  /** The base URL the server listens on (web roles only). */
+  url: string | undefined;
+  port: number | undefined;
+  signInUrl: string | undefined;
+  workers: Worker[];
+  context(): CoreContext;
+  close(): Promise<void>;
+}
+
+export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}): Promise<Running> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
+  };
+
+  try {
+    const redis = createRedis(config.redisUrl);
+    cleanups.push(() => redis.quit());
+    await checkRedis(redis);
+
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+    cleanups.push(() => db.close());
+    await syncProjects(db.orm.em.fork(), config.projects);
+
+    const provider =
+      opts.provider ?? (config.anthropic ? createClaudeProvider(config.anthropic) : createOfflineProvider());
+    if (provider.name === 'offline') {
+      logger.info('ANTHROPIC_API_KEY is not set: stories come from the offline generator, and are labelled so');
+    }
+    const publisher = createRedisPublisher(redis, config.queuePrefix);
+    const queues = createQueues(redis, config.queuePrefix);
+    cleanups.push(() => queues.close());
+    const cache = createRedisStoryCache(redis, config.queuePrefix);
+    const coreConfig = { publicUrl: config.publicUrl, admins: [...config.admins, 'web:admin'], storyCacheTtlSeconds: config.storyCacheTtlSeconds };
+    const context = (): CoreContext => ({
+      em: db.orm.em.fork(),
+      publisher,
+      scheduler: queues.scheduler,
+      provider,
+      cache,
+      config: coreConfig,
+      logger,
+    });
+
+    const slack =
+      'disabled' in config.slack
+        ? config.slack
+        : createSlackAdapter({ config: config.slack, logger, publicUrl: config.publicUrl, context });
+    if ('disabled' in slack) logger.info(slack.disabled);
+    const adapters = new Map<string, ChatAdapter>();
+    if (!('disabled' in slack)) adapters.set('slack', slack.chat);
+
+    const workers: Worker[] = [];
+    if (config.role !== 'web') {
+      const workerConnection = createRedis(config.redisUrl);
+      // Closed after the workers (registered first, so it runs last).
+      cleanups.push(() => workerConnection.quit());
+      workers.push(
+        createStoryWorker({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
+        createChatWorker({
+          connection: workerConnection,
+          prefix: config.queuePrefix,
+          concurrency: config.workerConcurrency,
+          adapters,
+          em: () => db.orm.em.fork(),
+          publicUrl: config.publicUrl,
+          logger,
+        }),
+      );
+      for (const w of workers) {
+        w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
+        w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
+      }
+      const grace = opts.shutdownGraceMs ?? 8000;
+      cleanups.push(() => closeWorkers(workers, grace, logger));
+      await requeueUnfinishedRuns(db.orm.em.fork(), { story: queues.story }, logger);
+    }
+
+    let url: string | undefined;
+    let port: number | undefined;
+    let signInUrl: string | undefined;
+    if (config.role !== 'worker') {
+      const subscriber = createRedis(config.redisUrl);
+      cleanups.push(() => subscriber.quit());
+      const web = createWebRoutes({ secret: config.secret, secureCookies: config.publicUrl.startsWith('https:'), context });
+      const app = createHttpApp({
+        logger,
+        slack,
+        web,
+        ready: async () => ({
+          database: await db.orm.isConnected(),
+          redis: await redis.ping().then(
+            (r) => r === 'PONG',
+            () => false,
+          ),
+        }),
+      });
+      const server = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+      // Slack, Discord and GitHub keep connections alive; idle ones must not outlive a shutdown.
+      server.keepAliveTimeout = 5000;
+      let realtime: Realtime | undefined;
+      realtime = await createRealtime({
+        httpServer: server,
+        subscriber,
+        prefix: config.queuePrefix,
+        em: () => db.orm.em.fork(),
+        logger,
+        authenticate: async (handshake) => {
+          const session = await sessionFrom(config.secret, handshake.headers.cookie);
+          return session ? { subject: session.subject } : undefined;
+        },
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      cleanups.push(async () => {
+        server.closeIdleConnections?.();
+        await realtime?.close();
+      });
+      port = (server.address() as AddressInfo).port;
+      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      const base = config.publicUrl.replace(`:${config.port}`, config.port === 0 ? `:${port}` : `:${config.port}`);
+      signInUrl = `${base}/auth/signin?token=${await createSignInToken(db.orm.em.fork(), 'web:admin')}`;
+      if (opts.announce !== false) {
+        logger.info({ url: base }, 'AutoDevHub is listening');
+        process.stdout.write(
+          `\nAutoDevHub console: ${base}/\nOne-time sign-in link (valid 24 h): ${signInUrl}\n\n`,
+        );
+      }
+    }
+
+    return {
+      config,
+      logger,
+      db,
+      queues,
+      url,
+      port,
+      signInUrl,
+      workers,
+      context,
+      close: cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Lets running jobs finish; past the grace period they are handed back to the queue (stalled → retried). */
+async function closeWorkers(workers: Worker[], graceMs: number, logger: Logger): Promise<void> {
+  const graceful = Promise.all(workers.map((w) => w.close()));
+  const timedOut = await Promise.race([
+    graceful.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+  ]);
+  if (timedOut) {
+    logger.warn('jobs still running at shutdown; they return to the queue');
+    await Promise.all(workers.map((w) => w.close(true)));
+  }
+}
+
+export type { Redis };

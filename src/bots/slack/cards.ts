@@ -1,0 +1,122 @@
+import type { RunSummary } from '../../core/services/runs.js';
+import type { StoryRecord } from '../../core/services/stories.js';
+
+/** Slack's limits (Block Kit reference): a section's text 3,000 characters, a header 150, a button's text 75. */
+export const SECTION_TEXT_MAX = 3000;
+const HEADER_MAX = 150;
+const FALLBACK_TEXT_MAX = 3000;
+
+export const ACTION_ACCEPT = 'story_accept';
+export const ACTION_REGENERATE = 'story_regenerate';
+
+const STATUS_ICON: Record<string, string> = {
+  queued: ':hourglass_flowing_sand:',
+  running: ':gear:',
+  waiting_approval: ':raised_hand:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  cancelled: ':no_entry_sign:',
+};
+
+const STORY_STAGES = ['queued', 'generate', 'validate', 'store', 'done'];
+
+/** Escapes the three characters Slack's mrkdwn treats as control characters. */
+export function escapeMrkdwn(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+function who(handle: string): string {
+  const [platform, id] = handle.split(':');
+  return platform === 'slack' && id ? `<@${id}>` : escapeMrkdwn(handle);
+}
+
+function timeline(run: RunSummary): string {
+  const current = STORY_STAGES.indexOf(run.stage ?? '');
+  return STORY_STAGES.map((s, i) => {
+    if (run.status === 'succeeded' || i < current) return `~${s}~ :heavy_check_mark:`;
+    if (i === current) return run.status === 'failed' || run.status === 'cancelled' ? `*${s}* :x:` : `*${s}*`;
+    return s;
+  }).join('  →  ');
+}
+
+export function runMessage(run: RunSummary, webUrl: string) {
+  const icon = STATUS_ICON[run.status] ?? '';
+  const description = clip(String(run.input.description ?? ''), 280);
+  const headline = `${icon} *${run.ref}* · ${run.kind} · *${run.status.replace('_', ' ')}*${run.status === 'running' ? ` (${run.progress}%)` : ''}`;
+  const text = `${run.ref} ${run.kind}: ${run.status}`;
+  const blocks: unknown[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: clip(`${headline}\n>${escapeMrkdwn(description)}`, SECTION_TEXT_MAX) } },
+  ];
+  if (run.kind === 'story') blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: timeline(run) }] });
+  if (run.error) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`:warning: ${escapeMrkdwn(run.error)}`, SECTION_TEXT_MAX) } });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `Requested by ${who(run.requestedBy)} · <${webUrl}|Open in AutoDevHub>` }],
+  });
+  return { text, blocks };
+}
+
+function generatorLabel(story: StoryRecord): string {
+  return story.provider === 'offline' ? 'offline generator (no AI model)' : `Claude (${story.model})`;
+}
+
+/**
+ * The story in the thread: Gherkin in a code block, score, generator, and the two buttons. A
+ * story too long for one section is cut at a line break and links to the full text.
+ */
+export function storyMessage(story: StoryRecord, webUrl: string, runRef: string) {
+  const fence = '```';
+  const room = SECTION_TEXT_MAX - fence.length * 2 - 2;
+  let gherkin = story.gherkin.trimEnd();
+  let truncated = false;
+  if (gherkin.length > room) {
+    const cut = gherkin.lastIndexOf('\n', room - 2);
+    gherkin = `${gherkin.slice(0, cut > 0 ? cut : room - 2)}\n…`;
+    truncated = true;
+  }
+  // Triple backticks inside the story would end the code block early.
+  gherkin = gherkin.replace(/```/g, "'''");
+  const title = /^\s*Feature:\s*(.+)$/m.exec(story.gherkin)?.[1] ?? 'User story';
+  const facts = [
+    `*Confidence* ${story.confidenceScore.toFixed(2)}`,
+    `*Generator* ${generatorLabel(story)}`,
+    `*Version* ${story.version}`,
+    ...(story.cached ? ['served from cache'] : []),
+  ].join(' · ');
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: clip(`User story: ${title}`, HEADER_MAX), emoji: true } },
+    { type: 'section', text: { type: 'mrkdwn', text: `${fence}\n${escapeMrkdwn(gherkin)}\n${fence}` } },
+  ];
+  if (truncated) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `The story is longer than Slack shows. <${webUrl}|Read all of ${runRef}>` }],
+    });
+  }
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: facts }] });
+  if (story.status === 'accepted') {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `:white_check_mark: Accepted by ${who(story.acceptedBy ?? '')}` }],
+    });
+  } else if (story.status === 'superseded') {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'Replaced by a newer version below.' }] });
+  } else {
+    blocks.push({
+      type: 'actions',
+      block_id: `story:${story.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_ACCEPT, text: { type: 'plain_text', text: 'Accept' }, style: 'primary', value: String(story.id) },
+        { type: 'button', action_id: ACTION_REGENERATE, text: { type: 'plain_text', text: 'Regenerate' }, value: String(story.id) },
+      ],
+    });
+  }
+  const text = clip(`User story ${runRef} (confidence ${story.confidenceScore.toFixed(2)}, ${generatorLabel(story)}): ${title}`, FALLBACK_TEXT_MAX);
+  return { text, blocks };
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { Actor, CoreContext } from '../../core/context.js';
+import type { ChatAdapter } from '../../core/chat.js';
+import type { SlackConfig } from '../../core/config.js';
+import { AppError } from '../../core/errors.js';
+import { runCommand } from '../../core/services/commands.js';
+import { acceptStory, regenerateStory } from '../../core/services/stories.js';
+import { findRun } from '../../core/services/runs.js';
+import { HonoSlackReceiver, type SlackHttpRequest, type SlackHttpResponse } from './receiver.js';
+import { ACTION_ACCEPT, ACTION_REGENERATE, runMessage, storyMessage } from './cards.js';
+import { slackDeliveryId } from './webhook/parse.js';
+
+export interface SlackAdapterOptions {
+  config: SlackConfig;
+  logger: Logger;
+  publicUrl: string;
+  /** A fresh core context (own EntityManager fork) per request. */
+  context: () => CoreContext;
+}
+
+export interface SlackAdapter {
+  chat: ChatAdapter;
+  handle(req: SlackHttpRequest): Promise<SlackHttpResponse>;
+}
+
+/** Thread and message references: slack:<channel>:<ts>. */
+export function encodeRef(channel: string, ts: string): string {
+  return `slack:${channel}:${ts}`;
+}
+export function decodeRef(ref: string): { channel: string; ts: string } {
+  const [platform, channel, ts] = ref.split(':');
+  if (platform !== 'slack' || !channel || !ts) throw new Error(`not a Slack message reference: ${ref}`);
+  return { channel, ts };
+}
+
+function boltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  return {
+    debug: (...m) => child.debug(m.join(' ')),
+    info: (...m) => child.info(m.join(' ')),
+    warn: (...m) => child.warn(m.join(' ')),
+    error: (...m) => child.error(m.join(' ')),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.INFO,
+    setName: () => undefined,
+  };
+}
+
+function errorText(err: unknown, requestId: string): string {
+  if (err instanceof AppError && err.status < 500) return `:x: ${err.message}`;
+  return `:x: AutoDevHub could not handle that (request ${requestId}). Nothing was queued; please try again.`;
+}
+
+export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
+  const receiver = new HonoSlackReceiver(opts.config.signingSecret, opts.logger);
+  const app = new App({
+    token: opts.config.botToken,
+    receiver,
+    logger: boltLogger(opts.logger),
+    clientOptions: { slackApiUrl: opts.config.apiUrl },
+  });
+  const client = app.client;
+
+  app.command(/^\/autodevhub/, async ({ command, ack }) => {
+    const requestId = randomUUID();
+    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}` };
+    try {
+      const reply = await runCommand(
+        { ctx: opts.context(), actor },
+        { text: command.text, deliveryId: slackDeliveryId(command as never) ?? requestId, prefix: command.command },
+      );
+      await ack({ response_type: reply.ephemeral ? 'ephemeral' : 'in_channel', text: reply.text });
+    } catch (err) {
+      opts.logger.error({ err, requestId }, 'slash command failed');
+      await ack({ response_type: 'ephemeral', text: errorText(err, requestId) });
+    }
+  });
+
+  app.event('app_mention', async ({ event, body }) => {
+    const text = event.text.replace(/<@[A-Z0-9]+>/g, '').trim();
+    const actor: Actor = { id: `slack:${event.user}`, platform: 'slack', channel: `slack:${event.channel}` };
+    const reply = await runCommand(
+      { ctx: opts.context(), actor },
+      { text, deliveryId: slackDeliveryId(body as never) ?? randomUUID(), prefix: '@AutoDevHub' },
+    );
+    if (reply.duplicate) return;
+    await client.chat.postMessage({ channel: event.channel, thread_ts: event.thread_ts ?? event.ts, text: reply.text });
+  });
+
+  app.action(ACTION_ACCEPT, async ({ ack, body, action }) => {
+    await ack();
+    if (body.type !== 'block_actions' || action.type !== 'button') return;
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const actor: Actor = { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null };
+    try {
+      const ctx = opts.context();
+      const story = await acceptStory({ ctx, actor }, Number(action.value));
+      const run = await findRun(ctx.em, story.runId);
+      if (channel && body.message?.ts && run) {
+        await client.chat.update({ channel, ts: body.message.ts, ...storyMessage(story, `${opts.publicUrl}/runs/${run.ref}`, run.ref) } as never);
+      }
+    } catch (err) {
+      if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: errorText(err, randomUUID()) });
+      if (!(err instanceof AppError)) throw err;
+    }
+  });
+
+  app.action(ACTION_REGENERATE, async ({ ack, body, action }) => {
+    await ack();
+    if (body.type !== 'block_actions' || action.type !== 'button') return;
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    // The user comes from the verified payload, never from the button's value.
+    const actor: Actor = { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null };
+    const threadTs = (body.message as { thread_ts?: string; ts?: string } | undefined)?.thread_ts ?? body.message?.ts;
+    try {
+      await regenerateStory({ ctx: opts.context(), actor }, Number(action.value), {
+        deliveryId: slackDeliveryId(body as never) ?? randomUUID(),
+        ...(threadTs && { threadTs }),
+      });
+    } catch (err) {
+      if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: errorText(err, randomUUID()) });
+      if (!(err instanceof AppError)) throw err;
+    }
+  });
+
+  app.error(async (err) => {
+    opts.logger.error({ err }, 'Slack handler error');
+  });
+
+  const chat: ChatAdapter = {
+    platform: 'slack',
+    async upsertRunMessage({ run, webUrl }) {
+      const message = runMessage(run, webUrl);
+      if (run.threadRef) {
+        const { channel, ts } = decodeRef(run.threadRef);
+        await client.chat.update({ channel, ts, ...message } as never);
+        return run.threadRef;
+      }
+      const channel = run.channel?.replace(/^slack:/, '');
+      if (!channel) throw new Error(`${run.ref} has no Slack channel`);
+      const threadTs = typeof run.input.threadTs === 'string' ? run.input.threadTs : undefined;
+      const posted = await client.chat.postMessage({ channel, ...message, ...(threadTs && { thread_ts: threadTs }) } as never);
+      return encodeRef(posted.channel ?? channel, posted.ts!);
+    },
+    async postStory({ run, story, webUrl }, runMessageRef) {
+      const { channel, ts } = decodeRef(runMessageRef);
+      // Slack threads are one level deep: a run message that is itself a reply shares its parent's thread.
+      const threadTs = typeof run.input.threadTs === 'string' ? run.input.threadTs : ts;
+      const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, ...storyMessage(story, webUrl, run.ref) } as never);
+      return encodeRef(posted.channel ?? channel, posted.ts!);
+    },
+  };
+
+  return { chat, handle: (req) => receiver.handle(req) };
+}

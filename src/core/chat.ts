@@ -1,0 +1,26 @@
+import type { RunSummary } from './services/runs.js';
+import type { StoryRecord } from './services/stories.js';
+
+/**
+ * What core needs from a chat platform to show a run. Each platform folder under src/bots/
+ * implements it; core never imports a platform SDK. Thread and message references are one
+ * string everywhere: `slack:C0123:1712345678.000100`.
+ */
+export interface RunView {
+  run: RunSummary;
+  story?: StoryRecord | undefined;
+  /** The run's page in the web console. */
+  webUrl: string;
+}
+
+export interface ChatAdapter {
+  readonly platform: string;
+  /** Posts the run's message (in reply to `run.input.threadTs` when set), or edits it in place when `run.threadRef` is set. Returns the message reference. */
+  upsertRunMessage(view: RunView): Promise<string>;
+  /** Posts the finished story in the thread of the run's message. Returns the message reference. */
+  postStory(view: RunView & { story: StoryRecord }, runMessageRef: string): Promise<string>;
+}
+
+export class NotImplementedError extends Error {
+  override name = 'NotImplementedError';
+}

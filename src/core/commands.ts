@@ -1,0 +1,144 @@
+/**
+ * The one command grammar, shared by Slack, Discord, Teams, the web console, the CLI and the API:
+ * `<verb> [arguments]`. Parsing never throws: bad input becomes a `usage` result whose text the
+ * surface shows as is.
+ */
+
+export const MAX_DESCRIPTION_LENGTH = 4000;
+
+export type Verb = 'help' | 'story' | 'docs' | 'deploy' | 'status' | 'approve' | 'reject' | 'cancel' | 'link';
+
+export type Command =
+  | { verb: 'help'; topic?: Verb }
+  | { verb: 'story'; description: string }
+  | { verb: 'docs'; repo?: string; range?: { base: string; head: string } }
+  | { verb: 'deploy'; repo?: string; environment: string; ref?: string }
+  | { verb: 'status'; run?: string }
+  | { verb: 'approve'; run: string; reason?: string }
+  | { verb: 'reject'; run: string; reason?: string }
+  | { verb: 'cancel'; run: string }
+  | { verb: 'link'; repo: string };
+
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
+
+const USAGE: Record<Verb, { synopsis: string; text: string }> = {
+  help: { synopsis: 'help [verb]', text: 'Show this help, or the usage of one verb.' },
+  story: {
+    synopsis: 'story <feature description>',
+    text:
+      'Turn a feature idea into a Gherkin user story with a confidence score.\n' +
+      'Example: story As a shopper I want to save my cart so that I can buy later',
+  },
+  docs: {
+    synopsis: 'docs [owner/repo] [base...head]',
+    text: 'Document the code changes in a range and propose them as a pull request.',
+  },
+  deploy: {
+    synopsis: 'deploy [owner/repo] <environment> [ref]',
+    text: 'Run the quality gate, ask the approvers, deploy through GitHub and report.',
+  },
+  status: { synopsis: 'status [run]', text: "Show this channel's recent runs, or one run (e.g. R-1042) in detail." },
+  approve: { synopsis: 'approve <run> [reason]', text: 'Approve a deployment waiting for you.' },
+  reject: { synopsis: 'reject <run> [reason]', text: 'Reject a deployment waiting for approval.' },
+  cancel: { synopsis: 'cancel <run>', text: 'Stop a run that has not finished.' },
+  link: { synopsis: 'link <owner/repo>', text: 'Link this channel to a project, so later commands may omit the repo.' },
+};
+
+export const VERBS = Object.keys(USAGE) as Verb[];
+
+export function usageFor(verb?: Verb, prefix = '/autodevhub'): string {
+  if (verb) {
+    const u = USAGE[verb];
+    return `Usage: ${prefix} ${u.synopsis}\n${u.text}`;
+  }
+  const lines = VERBS.map((v) => `  ${prefix} ${USAGE[v].synopsis.padEnd(38)} ${USAGE[v].text.split('\n')[0]}`);
+  return `AutoDevHub commands:\n${lines.join('\n')}\nSee "${prefix} help <verb>" for details.`;
+}
+
+const REPO_RE = /^[\w.-]+\/[\w.-]+$/;
+const RUN_RE = /^R-?\d+$/i;
+const RANGE_RE = /^([\w./-]+)\.\.\.([\w./-]+)$/;
+
+function isVerb(word: string): word is Verb {
+  return (VERBS as string[]).includes(word);
+}
+
+function fail(verb: Verb | undefined, error: string): ParseResult {
+  return { ok: false, error, usage: usageFor(verb) };
+}
+
+/** Normalises a run reference typed by a person: "r1042", "R-1042" → "R-1042". */
+export function normaliseRunRef(ref: string): string | undefined {
+  if (!RUN_RE.test(ref)) return undefined;
+  return `R-${ref.replace(/^R-?/i, '')}`;
+}
+
+export function parseCommand(input: string): ParseResult {
+  const text = input.replace(/\s+/g, ' ').trim();
+  if (!text) return { ok: true, command: { verb: 'help' } };
+  const space = text.indexOf(' ');
+  const word = (space === -1 ? text : text.slice(0, space)).toLowerCase();
+  const rest = space === -1 ? '' : text.slice(space + 1).trim();
+  if (!isVerb(word)) return fail(undefined, `Unknown command "${word.slice(0, 40)}".`);
+  const args = rest ? rest.split(' ') : [];
+
+  switch (word) {
+    case 'help': {
+      const topic = args[0]?.toLowerCase();
+      if (!topic) return { ok: true, command: { verb: 'help' } };
+      if (!isVerb(topic)) return fail(undefined, `There is no command "${topic.slice(0, 40)}".`);
+      return { ok: true, command: { verb: 'help', topic } };
+    }
+    case 'story': {
+      // Slash-command text arrives with newlines folded; the original spacing of the idea is not significant.
+      const description = input.trim().replace(/^story\b/i, '').trim();
+      if (!description) return fail('story', 'Describe the feature after "story".');
+      if (description.length > MAX_DESCRIPTION_LENGTH) {
+        return fail('story', `The description is ${description.length} characters; the limit is ${MAX_DESCRIPTION_LENGTH}.`);
+      }
+      return { ok: true, command: { verb: 'story', description } };
+    }
+    case 'docs': {
+      let repo: string | undefined;
+      let range: { base: string; head: string } | undefined;
+      for (const a of args) {
+        const m = RANGE_RE.exec(a);
+        if (m) range = { base: m[1]!, head: m[2]! };
+        else if (REPO_RE.test(a) && !repo) repo = a;
+        else return fail('docs', `Did not understand "${a.slice(0, 60)}".`);
+      }
+      return { ok: true, command: { verb: 'docs', ...(repo && { repo }), ...(range && { range }) } };
+    }
+    case 'deploy': {
+      const a = [...args];
+      const repo = a[0] && REPO_RE.test(a[0]) ? a.shift() : undefined;
+      const environment = a.shift();
+      const ref = a.shift();
+      if (!environment) return fail('deploy', 'Name the environment to deploy to.');
+      if (a.length) return fail('deploy', `Unexpected "${a.join(' ').slice(0, 60)}".`);
+      return { ok: true, command: { verb: 'deploy', environment, ...(repo && { repo }), ...(ref && { ref }) } };
+    }
+    case 'status': {
+      if (!args[0]) return { ok: true, command: { verb: 'status' } };
+      const run = normaliseRunRef(args[0]);
+      if (!run || args.length > 1) return fail('status', `"${rest.slice(0, 60)}" is not a run reference like R-1042.`);
+      return { ok: true, command: { verb: 'status', run } };
+    }
+    case 'approve':
+    case 'reject': {
+      const run = args[0] ? normaliseRunRef(args[0]) : undefined;
+      if (!run) return fail(word, 'Name the run, like R-1042.');
+      const reason = args.slice(1).join(' ') || undefined;
+      return { ok: true, command: { verb: word, run, ...(reason && { reason }) } };
+    }
+    case 'cancel': {
+      const run = args[0] ? normaliseRunRef(args[0]) : undefined;
+      if (!run || args.length > 1) return fail('cancel', 'Name the run, like R-1042.');
+      return { ok: true, command: { verb: 'cancel', run } };
+    }
+    case 'link': {
+      if (!args[0] || !REPO_RE.test(args[0]) || args.length > 1) return fail('link', 'Name the repository as owner/repo.');
+      return { ok: true, command: { verb: 'link', repo: args[0] } };
+    }
+  }
+}

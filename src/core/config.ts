@@ -1,0 +1,185 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Configuration is read and validated once at start, then passed in. Nothing else reads
+ * process.env. A bad value stops the process with a message naming the variable.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyToUndefined, z.string().url().optional());
+
+const envSchema = z.object({
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
+  PUBLIC_URL: optionalUrl,
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./.autodevhub')),
+  REDIS_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .default('redis://127.0.0.1:6379'),
+  ),
+  AUTODEVHUB_ROLE: z.preprocess(emptyToUndefined, z.enum(['all', 'web', 'worker']).default('all')),
+  AUTODEVHUB_CONFIG: optionalString,
+  AUTODEVHUB_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  AUTODEVHUB_QUEUE_PREFIX: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9:_-]+$/i).default('autodevhub')),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://slack.com/api/')),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalUrl,
+  ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-4-5')),
+  STORY_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(3600)),
+  WORKER_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(256).default(8)),
+});
+
+const environmentPolicySchema = z.object({
+  required_approvals: z.number().int().min(0).default(0),
+  approvers: z.array(z.string()).default([]),
+  prevent_self_approval: z.boolean().default(true),
+  timeout: z.string().optional(),
+});
+
+const fileSchema = z.object({
+  admins: z.array(z.string()).default([]),
+  projects: z
+    .array(
+      z.object({
+        key: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'project keys are letters, digits, - and _'),
+        repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'repo must be owner/name').optional(),
+        channels: z.array(z.string()).default([]),
+        environments: z.record(z.string(), environmentPolicySchema).default({}),
+        docs: z.object({ path: z.string().default('docs/'), mode: z.string().default('pull_request') }).optional(),
+      }),
+    )
+    .default([]),
+});
+
+export type ProjectConfig = z.infer<typeof fileSchema>['projects'][number];
+
+export interface SlackConfig {
+  signingSecret: string;
+  botToken: string;
+  apiUrl: string;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string;
+  role: 'all' | 'web' | 'worker';
+  secret: string;
+  queuePrefix: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  workerConcurrency: number;
+  storyCacheTtlSeconds: number;
+  slack: SlackConfig | { disabled: string };
+  anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
+  admins: string[];
+  projects: ProjectConfig[];
+}
+
+function formatZodError(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : source}: ${issue.message}`)
+    .join('; ');
+}
+
+function loadFile(path: string | undefined, required: boolean): z.infer<typeof fileSchema> {
+  if (!path || !existsSync(path)) {
+    if (required) throw new ConfigError(`AUTODEVHUB_CONFIG: file not found: ${path}`);
+    return fileSchema.parse({});
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    throw new ConfigError(`AUTODEVHUB_CONFIG: ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`AUTODEVHUB_CONFIG (${path}): ${formatZodError(parsed.error, 'file')}`);
+  return parsed.data;
+}
+
+/** The widget/API signing secret: explicit, or generated once into DATA_DIR so restarts keep sessions. */
+function resolveSecret(explicit: string | undefined, dataDir: string): string {
+  if (explicit) return explicit;
+  const file = join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${formatZodError(parsed.error, 'env')}`);
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  const configPath = e.AUTODEVHUB_CONFIG ?? (existsSync('autodevhub.yaml') ? 'autodevhub.yaml' : undefined);
+  const file = loadFile(configPath, Boolean(e.AUTODEVHUB_CONFIG));
+
+  if (!e.DATABASE_URL && e.AUTODEVHUB_ROLE !== 'all') {
+    throw new ConfigError(
+      `DATABASE_URL: required when AUTODEVHUB_ROLE=${e.AUTODEVHUB_ROLE}; the embedded database serves one process only`,
+    );
+  }
+
+  const missingSlack = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'].filter((k) => !e[k as keyof typeof e]);
+  const slack: AppConfig['slack'] =
+    missingSlack.length === 0
+      ? { signingSecret: e.SLACK_SIGNING_SECRET!, botToken: e.SLACK_BOT_TOKEN!, apiUrl: withTrailingSlash(e.SLACK_API_URL) }
+      : { disabled: `Slack is not configured: set ${missingSlack.join(' and ')}` };
+
+  const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://${displayHost}:${e.PORT}`).replace(/\/$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    redisUrl: e.REDIS_URL,
+    role: e.AUTODEVHUB_ROLE,
+    secret: resolveSecret(e.AUTODEVHUB_SECRET, dataDir),
+    queuePrefix: e.AUTODEVHUB_QUEUE_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    storyCacheTtlSeconds: e.STORY_CACHE_TTL_SECONDS,
+    slack,
+    anthropic: e.ANTHROPIC_API_KEY
+      ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL }
+      : undefined,
+    admins: file.admins,
+    projects: file.projects,
+  };
+}
+
+function withTrailingSlash(url: string): string {
+  // The Slack WebClient joins method names onto this URL; without the slash it drops "/api".
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config.js';
+import type { EventPublisher } from './events.js';
+import type { StoryProvider } from './ai/provider.js';
+import type { StoryCache } from './services/story-cache.js';
+
+/** What a core verb may touch; given by the surface or job that calls it. */
+export interface CoreContext {
+  /** A fork of its own: one identity map per request or job. */
+  em: EntityManager;
+  publisher: EventPublisher;
+  scheduler: JobScheduler;
+  provider: StoryProvider;
+  cache: StoryCache;
+  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds'>;
+  logger: Logger;
+}
+
+/** Core's view of the job queue; src/jobs implements it with BullMQ. */
+export interface JobScheduler {
+  /** Puts a run's job on its queue. Idempotent per run. */
+  enqueueRun(run: { id: number; kind: string }): Promise<void>;
+  /** Asks for the run's chat message to be brought up to date with event `seq`. */
+  enqueueChatRender(runId: number, seq: number): Promise<void>;
+}
+
+/** Who did something, and from where: `slack:U0123` in `slack:C0456`. */
+export interface Actor {
+  id: string;
+  platform: string;
+  channel?: string | null;
+  displayName?: string;
+}

@@ -1,0 +1,108 @@
+import type { Actor, CoreContext } from '../context.js';
+import { parseCommand, usageFor, type Command } from '../commands.js';
+import { AppError, ForbiddenError } from '../errors.js';
+import { FINAL_STATUSES } from '../db/entities.js';
+import { findRun, getRun, listRuns, recordEvent, type RunSummary } from './runs.js';
+import { requestStory } from './stories.js';
+import { audit } from './audit.js';
+
+export interface CommandReply {
+  text: string;
+  /** Shown only to the person who typed the command (usage, errors, status). */
+  ephemeral: boolean;
+  run?: RunSummary;
+  duplicate?: boolean;
+  error?: boolean;
+}
+
+export interface RunCommandInput {
+  text: string;
+  /** The platform's id for this delivery (Slack trigger_id, an Idempotency-Key, …). */
+  deliveryId: string;
+  /** How the surface spells the command, for usage text: "/autodevhub", "@AutoDevHub". */
+  prefix?: string;
+}
+
+/** The one entry point for commands from every surface. Never throws for bad input. */
+export async function runCommand({ ctx, actor }: { ctx: CoreContext; actor: Actor }, input: RunCommandInput): Promise<CommandReply> {
+  const prefix = input.prefix ?? '/autodevhub';
+  const parsed = parseCommand(input.text);
+  if (!parsed.ok) {
+    return { text: `${parsed.error}\n\n${parsed.usage.replaceAll('/autodevhub', prefix)}`, ephemeral: true, error: true };
+  }
+  try {
+    return await dispatch(ctx, actor, parsed.command, input, prefix);
+  } catch (err) {
+    if (err instanceof AppError && err.status < 500) return { text: err.message, ephemeral: true, error: true };
+    throw err;
+  }
+}
+
+async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input: RunCommandInput, prefix: string): Promise<CommandReply> {
+  switch (command.verb) {
+    case 'help':
+      return { text: usageFor(command.topic, prefix), ephemeral: true };
+    case 'story': {
+      const { run, duplicate } = await requestStory({ ctx, actor }, { description: command.description, deliveryId: input.deliveryId });
+      return {
+        text: `Queued ${run.ref}: writing a user story. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`,
+        ephemeral: false,
+        run,
+        duplicate,
+      };
+    }
+    case 'status':
+      return command.run ? describeRun(ctx, command.run) : recentRuns(ctx, actor);
+    case 'cancel': {
+      const run = await cancelRun({ ctx, actor }, command.run);
+      return { text: `${run.ref} cancelled.`, ephemeral: false, run };
+    }
+    case 'docs':
+    case 'deploy':
+    case 'approve':
+    case 'reject':
+    case 'link':
+      return {
+        text: `"${command.verb}" is not available on this server yet. Available now: story, status, cancel, help.`,
+        ephemeral: true,
+        error: true,
+      };
+  }
+}
+
+async function describeRun(ctx: CoreContext, ref: string): Promise<CommandReply> {
+  const run = await getRun(ctx.em, ref);
+  const lines = [
+    `${run.ref} ${run.kind}: ${run.status}${run.stage ? ` (${run.stage}, ${run.progress}%)` : ''}`,
+    `requested by ${run.requestedBy} at ${run.createdAt}`,
+    ...(run.error ? [`error: ${run.error}`] : []),
+    `${ctx.config.publicUrl}/runs/${run.ref}`,
+  ];
+  return { text: lines.join('\n'), ephemeral: true, run };
+}
+
+async function recentRuns(ctx: CoreContext, actor: Actor): Promise<CommandReply> {
+  const runs = await listRuns(ctx.em, { ...(actor.channel && { channel: actor.channel }), limit: 10 });
+  if (!runs.length) return { text: 'No runs here yet. Try "story <feature idea>".', ephemeral: true };
+  return {
+    text: runs.map((r) => `${r.ref} ${r.kind} ${r.status}${r.stage ? ` (${r.stage})` : ''}, by ${r.requestedBy}`).join('\n'),
+    ephemeral: true,
+  };
+}
+
+/** Only the requester or an admin may cancel; a finished run stays as it finished. */
+export async function cancelRun({ ctx, actor }: { ctx: CoreContext; actor: Actor }, ref: string): Promise<RunSummary> {
+  const run = await getRun(ctx.em, ref);
+  if (run.requestedBy !== actor.id && !ctx.config.admins.includes(actor.id)) {
+    throw new ForbiddenError(`Only ${run.requestedBy} or an admin may cancel ${run.ref}.`);
+  }
+  if (FINAL_STATUSES.includes(run.status)) return run;
+  const event = await recordEvent(ctx.em, ctx.publisher, run.id, {
+    status: 'cancelled',
+    stage: 'cancelled',
+    message: `Cancelled by ${actor.id}`,
+  });
+  if (event) await ctx.scheduler.enqueueChatRender(run.id, event.seq);
+  await audit(ctx, { actor: actor.id, action: 'run.cancelled', target: run.ref, source: actor.channel ?? actor.platform });
+  return (await findRun(ctx.em, run.id)) ?? run;
+}

@@ -1,0 +1,308 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { type RunKind, type RunStatus, FINAL_STATUSES, WorkflowRun } from '../db/entities.js';
+import { type EventPublisher, type RunEventMessage, runRef } from '../events.js';
+import { NotFoundError } from '../errors.js';
+
+/**
+ * Runs and their event stream. Every change of a run is an event stored with the next per-run
+ * seq and only then published. Both writes are single SQL statements: the row lock taken by the
+ * UPDATE of workflow_runs.last_seq is what makes seq gap-free under concurrency, and one
+ * statement is one round trip on the ingress hot path.
+ */
+
+export interface RunSummary {
+  id: number;
+  ref: string;
+  number: number;
+  kind: RunKind;
+  status: RunStatus;
+  stage: string | null;
+  progress: number;
+  projectKey: string | null;
+  requestedBy: string;
+  sourcePlatform: string;
+  channel: string | null;
+  threadRef: string | null;
+  input: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  lastSeq: number;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface NewRun {
+  kind: RunKind;
+  requestedBy: string;
+  sourcePlatform: string;
+  channel?: string | null;
+  projectKey?: string | null;
+  input: Record<string, unknown>;
+  /** The platform's id for this delivery; a second delivery with the same id creates nothing. */
+  delivery: { platform: string; id: string };
+  message?: string;
+}
+
+type Row = Record<string, unknown>;
+
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v == null ? null : new Date(String(v)).toISOString());
+const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : (v as Record<string, unknown> | null));
+
+function toSummary(r: Row): RunSummary {
+  const number = Number(r.number);
+  return {
+    id: Number(r.id),
+    ref: runRef(number),
+    number,
+    kind: r.kind as RunKind,
+    status: r.status as RunStatus,
+    stage: (r.stage as string | null) ?? null,
+    progress: Number(r.progress ?? 0),
+    projectKey: (r.project_key as string | null) ?? null,
+    requestedBy: String(r.requested_by),
+    sourcePlatform: String(r.source_platform),
+    channel: (r.channel as string | null) ?? null,
+    threadRef: (r.thread_ref as string | null) ?? null,
+    input: json(r.input) ?? {},
+    result: json(r.result),
+    error: (r.error as string | null) ?? null,
+    lastSeq: Number(r.last_seq ?? 0),
+    createdAt: iso(r.created_at)!,
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+function toEvent(run: Pick<RunSummary, 'id' | 'number' | 'projectKey' | 'kind'>, e: Row): RunEventMessage {
+  return {
+    runId: run.id,
+    ref: runRef(run.number),
+    projectKey: run.projectKey,
+    kind: run.kind,
+    seq: Number(e.seq),
+    stage: (e.stage as string | null) ?? null,
+    status: e.status as RunStatus,
+    progress: Number(e.progress),
+    message: String(e.message),
+    at: iso(e.at)!,
+    data: json(e.data),
+  };
+}
+
+export interface CreatedRun {
+  run: RunSummary;
+  duplicate: boolean;
+  event?: RunEventMessage;
+}
+
+/**
+ * Records the delivery, creates the run and its first event in one statement. A repeated
+ * delivery id inserts nothing and returns the run the first delivery created.
+ */
+export async function createRun(em: EntityManager, input: NewRun): Promise<CreatedRun> {
+  const message = input.message ?? 'Queued';
+  // The delivery row takes the run id from the sequence before the run exists: within one
+  // statement Postgres checks the foreign key at the end, when both rows are there.
+  const rows: Row[] = await em.getConnection().execute(
+    `with d as (
+       insert into processed_deliveries (platform, delivery_id, run_id)
+       values (?, ?, nextval('workflow_runs_id_seq'))
+       on conflict (platform, delivery_id) do nothing
+       returning run_id
+     ), r as (
+       insert into workflow_runs (id, kind, status, stage, progress, project_key, requested_by, source_platform, channel, input, last_seq)
+       select d.run_id, ?, 'queued', 'queued', 0,
+              coalesce(?, (select project_key from channel_links where channel = ?)), ?, ?, ?, ?::jsonb, 1
+       from d
+       returning *
+     ), e as (
+       insert into run_events (run_id, seq, stage, status, progress, message, at)
+       select r.id, 1, 'queued', 'queued', 0, ?, r.created_at from r
+       returning seq, stage, status, progress, message, data, at
+     )
+     select r.*, e.seq as e_seq, e.stage as e_stage, e.status as e_status, e.progress as e_progress,
+            e.message as e_message, e.data as e_data, e.at as e_at
+     from r cross join e`,
+    [
+      input.delivery.platform,
+      input.delivery.id,
+      input.kind,
+      input.projectKey ?? null,
+      input.channel ?? null,
+      input.requestedBy,
+      input.sourcePlatform,
+      input.channel ?? null,
+      JSON.stringify(input.input),
+      message,
+    ],
+  );
+  const row = rows[0];
+  if (row) {
+    const run = toSummary(row);
+    const event = toEvent(run, {
+      seq: row.e_seq,
+      stage: row.e_stage,
+      status: row.e_status,
+      progress: row.e_progress,
+      message: row.e_message,
+      data: row.e_data,
+      at: row.e_at,
+    });
+    return { run, duplicate: false, event };
+  }
+  const existing: Row[] = await em.getConnection().execute(
+    `select r.* from processed_deliveries d join workflow_runs r on r.id = d.run_id
+     where d.platform = ? and d.delivery_id = ?`,
+    [input.delivery.platform, input.delivery.id],
+  );
+  if (!existing[0]) throw new Error(`delivery ${input.delivery.platform}:${input.delivery.id} recorded without a run`);
+  return { run: toSummary(existing[0]), duplicate: true };
+}
+
+export interface EventPatch {
+  status?: RunStatus;
+  stage?: string | null;
+  progress?: number;
+  message: string;
+  data?: Record<string, unknown> | null;
+  result?: Record<string, unknown>;
+  error?: string | null;
+}
+
+/**
+ * Appends the next event of a run and applies its patch to the run, atomically. Returns
+ * undefined when the run has already finished: a finished run takes no more events, which is
+ * what makes a late worker after a cancel harmless.
+ */
+export async function appendEvent(em: EntityManager, runId: number, patch: EventPatch): Promise<RunEventMessage | undefined> {
+  const finalList = FINAL_STATUSES.map((s) => `'${s}'`).join(', ');
+  const rows: Row[] = await em.getConnection().execute(
+    `with r as (
+       update workflow_runs set
+         last_seq = last_seq + 1,
+         status = coalesce(?, status),
+         stage = case when ? then ? else stage end,
+         progress = coalesce(?, progress),
+         result = coalesce(?::jsonb, result),
+         error = case when ? then ? else error end,
+         updated_at = now(),
+         finished_at = case when coalesce(?, status) in (${finalList}) then now() else finished_at end
+       where id = ? and status not in (${finalList})
+       returning id, number, project_key, kind, last_seq, stage, status, progress
+     )
+     insert into run_events (run_id, seq, stage, status, progress, message, data)
+     select r.id, r.last_seq, r.stage, r.status, r.progress, ?, ?::jsonb from r
+     returning run_id, seq, stage, status, progress, message, data, at,
+       (select number from r) as number, (select project_key from r) as project_key, (select kind from r) as kind`,
+    [
+      patch.status ?? null,
+      patch.stage !== undefined,
+      patch.stage ?? null,
+      patch.progress ?? null,
+      patch.result ? JSON.stringify(patch.result) : null,
+      patch.error !== undefined,
+      patch.error ?? null,
+      patch.status ?? null,
+      runId,
+      patch.message,
+      patch.data ? JSON.stringify(patch.data) : null,
+    ],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return toEvent(
+    { id: runId, number: Number(row.number), projectKey: (row.project_key as string | null) ?? null, kind: row.kind as RunKind },
+    row,
+  );
+}
+
+/** Appends and publishes. Publishing after the commit means a subscriber never sees an event the database lost. */
+export async function recordEvent(
+  em: EntityManager,
+  publisher: EventPublisher,
+  runId: number,
+  patch: EventPatch,
+): Promise<RunEventMessage | undefined> {
+  const event = await appendEvent(em, runId, patch);
+  if (event) await publisher.publish(event);
+  return event;
+}
+
+export async function getRun(em: EntityManager, idOrRef: number | string): Promise<RunSummary> {
+  const byRef = typeof idOrRef === 'string';
+  const rows: Row[] = await em
+    .getConnection()
+    .execute(`select * from workflow_runs where ${byRef ? 'number' : 'id'} = ?`, [
+      byRef ? Number(idOrRef.replace(/^R-?/i, '')) : idOrRef,
+    ]);
+  if (!rows[0]) throw new NotFoundError(`There is no run ${byRef ? idOrRef : runRef(Number(idOrRef))}.`);
+  return toSummary(rows[0]);
+}
+
+export async function findRun(em: EntityManager, idOrRef: number | string): Promise<RunSummary | undefined> {
+  try {
+    return await getRun(em, idOrRef);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export interface ListRunsFilter {
+  projectKey?: string;
+  channel?: string;
+  limit?: number;
+}
+
+export async function listRuns(em: EntityManager, filter: ListRunsFilter = {}): Promise<RunSummary[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.projectKey) {
+    where.push('project_key = ?');
+    params.push(filter.projectKey);
+  }
+  if (filter.channel) {
+    where.push('channel = ?');
+    params.push(filter.channel);
+  }
+  params.push(Math.min(Math.max(filter.limit ?? 20, 1), 200));
+  const rows: Row[] = await em
+    .getConnection()
+    .execute(
+      `select * from workflow_runs ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ?`,
+      params,
+    );
+  return rows.map(toSummary);
+}
+
+/** Events of one run after a given seq, in order: what a reconnecting client missed. */
+export async function eventsAfter(em: EntityManager, run: RunSummary, afterSeq: number): Promise<RunEventMessage[]> {
+  const rows: Row[] = await em
+    .getConnection()
+    .execute(`select * from run_events where run_id = ? and seq > ? order by seq`, [run.id, Math.max(0, afterSeq)]);
+  return rows.map((e) => toEvent(run, e));
+}
+
+export async function setThreadRef(em: EntityManager, runId: number, threadRef: string): Promise<void> {
+  await em.nativeUpdate(WorkflowRun, { id: runId }, { threadRef });
+}
+
+/** Marks what chat has shown; never moves backwards when two renders race. */
+export async function markChatRendered(em: EntityManager, runId: number, seq: number): Promise<void> {
+  await em.getConnection().execute(`update workflow_runs set chat_seq = greatest(chat_seq, ?) where id = ?`, [seq, runId]);
+}
+
+export async function chatSeq(em: EntityManager, runId: number): Promise<number> {
+  const rows: Row[] = await em.getConnection().execute(`select chat_seq from workflow_runs where id = ?`, [runId]);
+  return Number(rows[0]?.chat_seq ?? 0);
+}
+
+/** Runs acknowledged but not finished: after a crash these go back on the queue. */
+export async function unfinishedRuns(em: EntityManager, kinds: RunKind[]): Promise<RunSummary[]> {
+  const rows: Row[] = await em
+    .getConnection()
+    .execute(
+      `select * from workflow_runs where status in ('queued', 'running') and kind in (${kinds.map(() => '?').join(', ')}) order by id`,
+      kinds,
+    );
+  return rows.map(toSummary);
+}

@@ -1,0 +1,95 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { AppError } from './core/errors.js';
+import type { SlackAdapter } from './bots/slack/index.js';
+
+export interface HttpDeps {
+  logger: Logger;
+  slack: SlackAdapter | { disabled: string };
+  web: Hono;
+  ready(): Promise<Record<string, boolean>>;
+}
+
+/** Slack's payloads are small; anything near this is not Slack. */
+const SLACK_MAX_BODY = 1024 * 1024;
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'autodevhub_' });
+  const requests = new Histogram({
+    name: 'autodevhub_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+    registers: [registry],
+  });
+  const platformRequests = new Counter({
+    name: 'autodevhub_platform_requests_total',
+    help: 'Requests from chat platforms by outcome',
+    labelNames: ['platform', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, requests, platformRequests };
+}
+
+export function createHttpApp(deps: HttpDeps): Hono {
+  const metrics = createMetrics();
+  const app = new Hono();
+  app.use(requestId());
+  app.use(async function timing(c, next) {
+    const started = performance.now();
+    await next();
+    metrics.requests.labels(c.req.routePath || 'unmatched', c.req.method, String(c.res.status)).observe((performance.now() - started) / 1000);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      return c.json({ error: err.code, message: err.message, requestId: c.get('requestId') }, err.status as 400);
+    }
+    deps.logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
+    return c.json({ error: 'internal', message: 'Something went wrong on our side.', requestId: c.get('requestId') }, 500);
+  });
+  app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    const checks = await deps.ready();
+    const ok = Object.values(checks).every(Boolean);
+    return c.json({ ok, checks }, ok ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    c.header('content-type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  app.post(
+    '/slack/events',
+    bodyLimit({
+      maxSize: SLACK_MAX_BODY,
+      onError: (c) => c.json({ error: 'payload_too_large', message: `Slack requests are at most ${SLACK_MAX_BODY} bytes` }, 413),
+    }),
+    async (c) => {
+      const slack = deps.slack;
+      if ('disabled' in slack) {
+        metrics.platformRequests.labels('slack', 'disabled').inc();
+        return c.json({ error: 'platform_disabled', message: slack.disabled }, 503);
+      }
+      const res = await slack.handle({
+        rawBody: await c.req.text(),
+        contentType: c.req.header('content-type'),
+        signature: c.req.header('x-slack-signature'),
+        timestamp: c.req.header('x-slack-request-timestamp'),
+        retryNum: c.req.header('x-slack-retry-num'),
+        retryReason: c.req.header('x-slack-retry-reason'),
+      });
+      metrics.platformRequests.labels('slack', String(res.status)).inc();
+      return c.body(res.body, res.status as 200, { 'content-type': res.contentType });
+    },
+  );
+
+  app.route('/', deps.web);
+  return app;
+}

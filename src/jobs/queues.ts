@@ -1,0 +1,65 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobScheduler } from '../core/context.js';
+
+/** Job payloads carry ids only: secrets and user text stay in Postgres. */
+export interface RunJob {
+  runId: number;
+}
+export interface ChatRenderJob {
+  runId: number;
+  seq: number;
+}
+
+export const QUEUE_NAMES = { story: 'story', chat: 'chat' } as const;
+
+export interface Queues {
+  story: Queue<RunJob>;
+  chat: Queue<ChatRenderJob>;
+  scheduler: JobScheduler;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const story = new Queue<RunJob>(QUEUE_NAMES.story, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      // Transient failures (Claude overloaded, network) retry: 2 s, 4 s, 8 s, 16 s.
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+  const chat = new Queue<ChatRenderJob>(QUEUE_NAMES.chat, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+  const queueFor = (kind: string) => {
+    if (kind === 'story') return story;
+    throw new Error(`no queue for runs of kind ${kind}`);
+  };
+  return {
+    story,
+    chat,
+    scheduler: {
+      async enqueueRun(run) {
+        // The job id is the run: adding it again while it exists is a no-op in BullMQ.
+        await queueFor(run.kind).add(run.kind, { runId: run.id }, { jobId: `run-${run.id}` });
+      },
+      async enqueueChatRender(runId, seq) {
+        await chat.add('render', { runId, seq }, { jobId: `chat-${runId}-${seq}` });
+      },
+    },
+    async close() {
+      await Promise.all([story.close(), chat.close()]);
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { Redis } from 'ioredis';
+import type { EventPublisher, RunEventMessage } from '../core/events.js';
+
+export function eventsChannel(prefix: string): string {
+  return `${prefix}:run-events`;
+}
+
+/** Workers and web processes publish through Redis; every web process fans out to its sockets. */
+export function createRedisPublisher(redis: Redis, prefix: string): EventPublisher {
+  const channel = eventsChannel(prefix);
+  return {
+    async publish(event: RunEventMessage) {
+      await redis.publish(channel, JSON.stringify(event));
+    },
+  };
+}
