@@ -69,7 +69,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
     '/slack/events',
     bodyLimit({
       maxSize: SLACK_MAX_BODY,
-      onError: (c) => c.json({ error: 'payload_too_large', message: `Slack requests are at most ${SLACK_MAX_BODY} bytes` }, 413),
+      // The rest of the body is never read, so the connection cannot carry another request.
+      onError: (c) =>
+        c.json({ error: 'payload_too_large', message: `Slack requests are at most ${SLACK_MAX_BODY} bytes` }, 413, { connection: 'close' }),
     }),
     async (c) => {
       const slack = deps.slack;

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { loadConfig } from '../../src/core/config.js';
+import { createLogger } from '../../src/core/logger.js';
+import { startAutoDevHub, type Running, type StartOptions } from '../../src/app.js';
+import type { RunEventMessage } from '../../src/core/events.js';
+import { createTestDatabase } from './db.js';
+import { TEST_REDIS_URL } from './env.js';
+
+export const TEST_SECRET = 'test-secret-'.padEnd(48, 'x');
+
+export interface TestApp {
+  app: Running;
+  url: string;
+  prefix: string;
+  databaseUrl: string;
+  env: Record<string, string>;
+  /** Signs in through the one-time link, as a person would; returns the session cookie. */
+  signIn(): Promise<string>;
+  /** Restarts the process part (same database, queue prefix and env), as after a crash. */
+  restart(opts?: StartOptions): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real server, on a database and a queue prefix of its own, against the machine's Postgres
+ * and Redis. Outside services are given as env (base URLs of local fakes).
+ */
+export async function startTestApp(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestApp> {
+  const db = env.DATABASE_URL === '' ? undefined : await createTestDatabase();
+  const prefix = `adhtest-${randomBytes(5).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'adh-test-data-'));
+  const fullEnv: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: TEST_REDIS_URL,
+    AUTODEVHUB_SECRET: TEST_SECRET,
+    AUTODEVHUB_QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WORKER_CONCURRENCY: '4',
+    ...(db && { DATABASE_URL: db.url }),
+    ...env,
+  };
+  if (env.DATABASE_URL === '') delete fullEnv.DATABASE_URL;
+  const start = async (o: StartOptions) => {
+    const config = loadConfig(fullEnv);
+    const app = await startAutoDevHub(config, { announce: false, logger: createLogger(fullEnv.LOG_LEVEL!), shutdownGraceMs: 3000, ...o });
+    // PUBLIC_URL defaults to the configured port; with port 0 the real one is known only now.
+    if (!fullEnv.PUBLIC_URL && app.port) config.publicUrl = `http://127.0.0.1:${app.port}`;
+    return app;
+  };
+  let app = await start(opts);
+  const t: TestApp = {
+    app,
+    url: app.url!,
+    prefix,
+    databaseUrl: db?.url ?? '',
+    env: fullEnv,
+    async signIn() {
+      const res = await fetch(app.signInUrl!.replace(/^http:\/\/[^/]+/, t.url), { redirect: 'manual' });
+      if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
+      return res.headers.get('set-cookie')!.split(';')[0]!;
+    },
+    async restart(o = {}) {
+      await app.close();
+      app = await start({ ...opts, ...o });
+      t.app = app;
+      t.url = app.url ?? t.url;
+    },
+    async stop() {
+      await app.close();
+      const redis = new Redis(TEST_REDIS_URL);
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+      await db?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+/** A Socket.IO client that records every run event it receives. */
+export async function connectFeed(url: string, cookie: string | undefined): Promise<{ socket: Socket; events: RunEventMessage[] }> {
+  const socket = ioClient(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    ...(cookie && { extraHeaders: { cookie } }),
+  });
+  const events: RunEventMessage[] = [];
+  socket.on('run-event', (e: RunEventMessage) => events.push(e));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => reject(err));
+  });
+  return { socket, events };
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
