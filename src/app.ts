@@ -56,8 +56,14 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
   };
 
+  let lastRedisError = 0;
+  const onRedisError = (err: Error) => {
+    // Reconnects are automatic; one line per 5 s is enough to see an outage in the logs.
+    if (Date.now() - lastRedisError > 5000) logger.warn({ err: err.message }, 'Redis connection error; reconnecting');
+    lastRedisError = Date.now();
+  };
   try {
-    const redis = createRedis(config.redisUrl);
+    const redis = createRedis(config.redisUrl, {}, onRedisError);
     cleanups.push(() => redis.quit());
     await checkRedis(redis);
 
@@ -95,7 +101,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
 
     const workers: Worker[] = [];
     if (config.role !== 'web') {
-      const workerConnection = createRedis(config.redisUrl);
+      const workerConnection = createRedis(config.redisUrl, {}, onRedisError);
       // Closed after the workers (registered first, so it runs last).
       cleanups.push(() => workerConnection.quit());
       workers.push(
@@ -123,7 +129,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     let port: number | undefined;
     let signInUrl: string | undefined;
     if (config.role !== 'worker') {
-      const subscriber = createRedis(config.redisUrl);
+      const subscriber = createRedis(config.redisUrl, {}, onRedisError);
       cleanups.push(() => subscriber.quit());
       const web = createWebRoutes({ secret: config.secret, secureCookies: config.publicUrl.startsWith('https:'), context });
       const app = createHttpApp({

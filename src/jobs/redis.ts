@@ -4,9 +4,14 @@ export class RedisPolicyError extends Error {
   override name = 'RedisPolicyError';
 }
 
-/** Connections handed to BullMQ must never give up on a command (BullMQ's own requirement). */
-export function createRedis(url: string, opts: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...opts });
+/**
+ * Connections handed to BullMQ must never give up on a command (BullMQ's own requirement).
+ * Connection errors are reported to `onError`; ioredis reconnects by itself.
+ */
+export function createRedis(url: string, opts: RedisOptions = {}, onError: (err: Error) => void = () => undefined): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...opts });
+  redis.on('error', onError);
+  return redis;
 }
 
 /**

@@ -7,15 +7,21 @@ export type AnthropicScript = Array<
 
 /**
  * The Anthropic Messages API (POST /v1/messages) answering from a script, one entry per call;
- * the last entry repeats. Checks the x-api-key and anthropic-version headers as the API does.
+ * the last entry repeats. Checks the credential (x-api-key, or Authorization: Bearer as SDK 1.x
+ * sends it) and the anthropic-version header, as the API does.
  */
+export function credentialOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+  return bearer ?? (headers['x-api-key'] as string | undefined);
+}
+
 export async function startFakeAnthropic(opts: { apiKey: string; script: AnthropicScript }) {
   let call = 0;
   const fake = await startFakeServer((req, res) => {
     if (req.method !== 'POST' || !req.path.startsWith('/v1/messages')) {
       return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
     }
-    if (req.headers['x-api-key'] !== opts.apiKey) {
+    if (credentialOf(req.headers) !== opts.apiKey) {
       return sendJson(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
     }
     if (!req.headers['anthropic-version']) {

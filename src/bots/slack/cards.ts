@@ -73,15 +73,15 @@ function generatorLabel(story: StoryRecord): string {
 export function storyMessage(story: StoryRecord, webUrl: string, runRef: string) {
   const fence = '```';
   const room = SECTION_TEXT_MAX - fence.length * 2 - 2;
-  let gherkin = story.gherkin.trimEnd();
+  // Escape first, then measure: escaping lengthens the text. Triple backticks would end the block.
+  let gherkin = escapeMrkdwn(story.gherkin.trimEnd()).replace(/```/g, "'''");
   let truncated = false;
   if (gherkin.length > room) {
+    // Cutting at a line break never splits an escape like &amp;.
     const cut = gherkin.lastIndexOf('\n', room - 2);
     gherkin = `${gherkin.slice(0, cut > 0 ? cut : room - 2)}\n…`;
     truncated = true;
   }
-  // Triple backticks inside the story would end the code block early.
-  gherkin = gherkin.replace(/```/g, "'''");
   const title = /^\s*Feature:\s*(.+)$/m.exec(story.gherkin)?.[1] ?? 'User story';
   const facts = [
     `*Confidence* ${story.confidenceScore.toFixed(2)}`,
@@ -91,7 +91,7 @@ export function storyMessage(story: StoryRecord, webUrl: string, runRef: string)
   ].join(' · ');
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(`User story: ${title}`, HEADER_MAX), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: `${fence}\n${escapeMrkdwn(gherkin)}\n${fence}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `${fence}\n${gherkin}\n${fence}` } },
   ];
   if (truncated) {
     blocks.push({

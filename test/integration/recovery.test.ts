@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { createRedis, checkRedis, RedisPolicyError } from '../../src/jobs/redis.js';
+import { getRun } from '../../src/core/services/runs.js';
+
+describe('nothing acknowledged is lost', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('a run stored but whose job was lost (Redis restarted empty) is queued again at start and finishes', async () => {
+    const cookie = await t.signIn();
+    // Stop the workers' side first so the job stays queued, as if the process died after the ack.
+    await Promise.all(t.app.workers.map((w) => w.close()));
+    const res = await fetch(`${t.url}/api/v1/commands`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'story As a developer I want to retry failed builds so that flaky tests do not block me' }),
+    });
+    const { run } = (await res.json()) as { run: { id: number; ref: string } };
+    // Redis loses the job (no persistence, restart): only Postgres still knows the run.
+    await t.app.queues.story.obliterate({ force: true });
+    expect(await t.app.queues.story.getJob(`run-${run.id}`)).toBeUndefined();
+
+    await t.restart();
+    const done = await waitFor(async () => {
+      const r = await getRun(t.app.context().em, run.id);
+      return r.status === 'succeeded' && r;
+    }, 15_000, 'recovered run to finish');
+    expect(done.ref).toBe(run.ref);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('Redis eviction policy', () => {
+  let proc: ChildProcess | undefined;
+  afterAll(() => proc?.kill());
+
+  it('refuses to run on an evicting Redis, saying how to fix it', async () => {
+    const port = await freePort();
+    // A Redis of its own, so the shared one's policy is never touched.
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
+    const redis = createRedis(`redis://127.0.0.1:${port}`);
+    try {
+      await waitFor(async () => (await redis.ping().catch(() => '')) === 'PONG', 5000, 'redis to start');
+      await expect(checkRedis(redis)).rejects.toThrow(RedisPolicyError);
+      await expect(checkRedis(redis)).rejects.toThrow(/maxmemory-policy is "allkeys-lru".*noeviction/);
+      await redis.config('SET', 'maxmemory-policy', 'noeviction');
+      await expect(checkRedis(redis)).resolves.toMatchObject({ policy: 'noeviction' });
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectFeed, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import type { RunEventMessage } from '../../src/core/events.js';
+
+let t: TestApp;
+let cookie: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  cookie = await t.signIn();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function command(text: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${t.url}/api/v1/commands`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ text }),
+  });
+  return { status: res.status, body: (await res.json()) as { text: string; error: boolean; duplicate: boolean; run: { id: number; ref: string } | null } };
+}
+
+describe('web console', () => {
+  it('is private: the page asks to sign in, the API and the socket refuse without a session', async () => {
+    const page = await (await fetch(`${t.url}/`)).text();
+    expect(page).toContain('class="anonymous"');
+    const api = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"help"}' });
+    expect(api.status).toBe(401);
+    await expect(connectFeed(t.url, undefined)).rejects.toThrow(/unauthorized/);
+    await expect(connectFeed(t.url, 'adh_session=forged.jwt.value')).rejects.toThrow(/unauthorized/);
+  });
+
+  it('accepts a sign-in link once', async () => {
+    const fresh = await startTestApp();
+    try {
+      const link = fresh.app.signInUrl!.replace(/^http:\/\/[^/]+/, fresh.url);
+      expect((await fetch(link, { redirect: 'manual' })).status).toBe(303);
+      expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('runs a story from the command box and shows it live, queued → running → succeeded', async () => {
+    const page = await (await fetch(`${t.url}/`, { headers: { cookie } })).text();
+    expect(page).toContain('class="signed-in"');
+    const feed = await connectFeed(t.url, cookie);
+    await feed.socket.emitWithAck('subscribe', { project: '*' });
+    const { status, body } = await command('story As a shopper I want to save my cart so that I can buy later');
+    expect(status).toBe(202);
+    expect(body.text).toMatch(/^Queued R-\d+/);
+    const ref = body.run!.ref;
+    const events = await waitFor(() => {
+      const e = feed.events.filter((x) => x.ref === ref);
+      return e.at(-1)?.status === 'succeeded' && e;
+    }, 15_000, 'run to succeed');
+    expect(events.map((e) => e.status)).toEqual(['queued', 'running', 'running', 'running', 'succeeded']);
+    expect(String(events.at(-1)!.data!.generator)).toBe('offline generator');
+    feed.socket.close();
+  });
+
+  it('answers help, bad input and malformed bodies clearly', async () => {
+    expect((await command('help')).body.text).toMatch(/AutoDevHub commands/);
+    const unknown = await command('launch rockets');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.text).toMatch(/Unknown command "launch"/);
+    const malformed = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"text":' });
+    expect(malformed.status).toBe(400);
+    const notJson = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'text/plain' }, body: 'story x' });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('makes one run for a repeated Idempotency-Key', async () => {
+    const a = await command('story As a user I want to export invoices', { 'idempotency-key': 'same-key-1' });
+    const b = await command('story As a user I want to export invoices', { 'idempotency-key': 'same-key-1' });
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(200);
+    expect(b.body.duplicate).toBe(true);
+    expect(b.body.run!.ref).toBe(a.body.run!.ref);
+  });
+
+  it('a reconnecting client that gives its last seq receives exactly the events it missed', async () => {
+    const { body } = await command('story As an admin I want to reset user passwords so that locked-out users get back in');
+    const ref = body.run!.ref;
+    const runId = body.run!.id;
+    const all = await waitFor(async () => {
+      const r = (await (await fetch(`${t.url}/api/v1/runs/${ref}`, { headers: { cookie } })).json()) as { run: { status: string }; events: RunEventMessage[] };
+      return r.run.status === 'succeeded' && r.events;
+    }, 15_000, 'run to finish');
+    expect(all.length).toBeGreaterThanOrEqual(5);
+
+    // It saw up to seq 2, then lost its connection.
+    const feed = await connectFeed(t.url, cookie);
+    const reply = await feed.socket.emitWithAck('subscribe', { run: ref, cursors: { [runId]: 2 } });
+    expect(reply.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(feed.events.map((e) => e.seq)).toEqual(all.filter((e) => e.seq > 2).map((e) => e.seq));
+    feed.socket.close();
+
+    // Up to date: nothing is sent again.
+    const upToDate = await connectFeed(t.url, cookie);
+    await upToDate.socket.emitWithAck('subscribe', { run: ref, cursors: { [runId]: all.length } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(upToDate.events).toEqual([]);
+    upToDate.socket.close();
+  });
+
+  it('exposes health, readiness and Prometheus metrics', async () => {
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    const ready = (await (await fetch(`${t.url}/readyz`)).json()) as { ok: boolean; checks: Record<string, boolean> };
+    expect(ready).toEqual({ ok: true, checks: { database: true, redis: true } });
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/autodevhub_http_request_duration_seconds_bucket/);
+  });
+});

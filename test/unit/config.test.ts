@@ -1,0 +1,49 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/core/config.js';
+
+const base = { DATA_DIR: mkdtempSync(join(tmpdir(), 'adh-cfg-')), AUTODEVHUB_SECRET: 'x'.repeat(32) };
+
+describe('configuration', () => {
+  it('starts with nothing set: embedded database, local Redis, Slack off, offline generator', () => {
+    const c = loadConfig({ DATA_DIR: base.DATA_DIR });
+    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: undefined, redisUrl: 'redis://127.0.0.1:6379', role: 'all', anthropic: undefined, publicUrl: 'http://127.0.0.1:3000' });
+    expect(c.slack).toEqual({ disabled: 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN' });
+    // The generated secret is kept for the next start.
+    expect(loadConfig({ DATA_DIR: base.DATA_DIR }).secret).toBe(c.secret);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ URL/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL/],
+    [{ AUTODEVHUB_ROLE: 'boss' }, /AUTODEVHUB_ROLE/],
+    [{ AUTODEVHUB_SECRET: 'short' }, /AUTODEVHUB_SECRET: must be at least 32/],
+    [{ AUTODEVHUB_ROLE: 'worker' }, /DATABASE_URL: required when AUTODEVHUB_ROLE=worker/],
+    [{ AUTODEVHUB_CONFIG: '/nonexistent.yaml' }, /AUTODEVHUB_CONFIG: file not found/],
+  ])('names the variable when %o is wrong', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('names only the Slack variable that is missing', () => {
+    const c = loadConfig({ ...base, SLACK_SIGNING_SECRET: 's' });
+    expect(c.slack).toEqual({ disabled: 'Slack is not configured: set SLACK_BOT_TOKEN' });
+    const on = loadConfig({ ...base, SLACK_SIGNING_SECRET: 's', SLACK_BOT_TOKEN: 'xoxb', SLACK_API_URL: 'http://127.0.0.1:9/api' });
+    expect(on.slack).toEqual({ signingSecret: 's', botToken: 'xoxb', apiUrl: 'http://127.0.0.1:9/api/' });
+  });
+
+  it('reads projects from the YAML file and reports its errors by path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adh-yaml-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'admins: ["slack:U0ADMIN"]\nprojects:\n  - key: web\n    repo: acme/web\n    channels: ["slack:C0123"]\n    environments:\n      production: { approvers: ["slack:U0LEAD"], required_approvals: 1 }\n');
+    const c = loadConfig({ ...base, AUTODEVHUB_CONFIG: good });
+    expect(c.admins).toEqual(['slack:U0ADMIN']);
+    expect(c.projects[0]).toMatchObject({ key: 'web', repo: 'acme/web', channels: ['slack:C0123'] });
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'projects:\n  - key: web\n    repo: not-a-repo\n');
+    expect(() => loadConfig({ ...base, AUTODEVHUB_CONFIG: bad })).toThrow(/projects\.0\.repo: repo must be owner\/name/);
+  });
+});
