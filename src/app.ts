@@ -13,6 +13,7 @@ import { createOfflineProvider } from './core/ai/offline.js';
 import { createClaudeProvider } from './core/ai/claude.js';
 import { createRedisStoryCache } from './core/services/story-cache.js';
 import { syncProjects } from './core/services/projects.js';
+import { createRunIntake } from './core/services/intake.js';
 import { createSignInToken } from './core/services/auth.js';
 import { createRedis, checkRedis } from './jobs/redis.js';
 import { createQueues, type Queues } from './jobs/queues.js';
@@ -80,11 +81,15 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     const queues = createQueues(redis, config.queuePrefix);
     cleanups.push(() => queues.close());
     const cache = createRedisStoryCache(redis, config.queuePrefix);
+    const intake = createRunIntake({ em: () => db.orm.em.fork(), scheduler: queues.scheduler, publisher, logger });
+    // Commands already taken in are written before the database and queues close.
+    cleanups.push(() => intake.drain());
     const coreConfig = { publicUrl: config.publicUrl, admins: [...config.admins, 'web:admin'], storyCacheTtlSeconds: config.storyCacheTtlSeconds };
     const context = (): CoreContext => ({
       em: db.orm.em.fork(),
       publisher,
       scheduler: queues.scheduler,
+      intake,
       provider,
       cache,
       config: coreConfig,

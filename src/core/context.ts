@@ -4,6 +4,7 @@ import type { AppConfig } from './config.js';
 import type { EventPublisher } from './events.js';
 import type { StoryProvider } from './ai/provider.js';
 import type { StoryCache } from './services/story-cache.js';
+import type { RunIntake } from './services/intake.js';
 
 /** What a core verb may touch; given by the surface or job that calls it. */
 export interface CoreContext {
@@ -11,6 +12,8 @@ export interface CoreContext {
   em: EntityManager;
   publisher: EventPublisher;
   scheduler: JobScheduler;
+  /** Where new runs go in: stored, enqueued and published before they are acknowledged. */
+  intake: RunIntake;
   provider: StoryProvider;
   cache: StoryCache;
   config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds'>;
@@ -19,10 +22,11 @@ export interface CoreContext {
 
 /** Core's view of the job queue; src/jobs implements it with BullMQ. */
 export interface JobScheduler {
-  /** Puts a run's job on its queue. Idempotent per run. */
-  enqueueRun(run: { id: number; kind: string }): Promise<void>;
+  /** Puts runs' jobs on their queues, in one round trip. Idempotent per run. */
+  enqueueRuns(runs: Array<{ id: number; kind: string }>): Promise<void>;
   /** Asks for the run's chat message to be brought up to date with event `seq`. */
   enqueueChatRender(runId: number, seq: number): Promise<void>;
+  enqueueChatRenders(renders: Array<{ runId: number; seq: number }>): Promise<void>;
 }
 
 /** Who did something, and from where: `slack:U0123` in `slack:C0456`. */

@@ -21,6 +21,8 @@ export interface RunEventMessage {
  */
 export interface EventPublisher {
   publish(event: RunEventMessage): Promise<void>;
+  /** Several events in one round trip, in order. */
+  publishMany(events: RunEventMessage[]): Promise<void>;
 }
 
 export function runRef(number: number): string {

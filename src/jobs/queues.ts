@@ -50,12 +50,22 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     story,
     chat,
     scheduler: {
-      async enqueueRun(run) {
+      async enqueueRuns(runs) {
+        const byKind = new Map<string, Array<{ id: number; kind: string }>>();
+        for (const r of runs) byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), r]);
         // The job id is the run: adding it again while it exists is a no-op in BullMQ.
-        await queueFor(run.kind).add(run.kind, { runId: run.id }, { jobId: `run-${run.id}` });
+        await Promise.all(
+          [...byKind].map(([kind, list]) =>
+            queueFor(kind).addBulk(list.map((r) => ({ name: kind, data: { runId: r.id }, opts: { jobId: `run-${r.id}` } }))),
+          ),
+        );
       },
       async enqueueChatRender(runId, seq) {
         await chat.add('render', { runId, seq }, { jobId: `chat-${runId}-${seq}` });
+      },
+      async enqueueChatRenders(renders) {
+        if (renders.length === 0) return;
+        await chat.addBulk(renders.map(({ runId, seq }) => ({ name: 'render', data: { runId, seq }, opts: { jobId: `chat-${runId}-${seq}` } })));
       },
     },
     async close() {

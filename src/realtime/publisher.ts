@@ -12,5 +12,11 @@ export function createRedisPublisher(redis: Redis, prefix: string): EventPublish
     async publish(event: RunEventMessage) {
       await redis.publish(channel, JSON.stringify(event));
     },
+    async publishMany(events: RunEventMessage[]) {
+      if (events.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const e of events) pipeline.publish(channel, JSON.stringify(e));
+      await pipeline.exec();
+    },
   };
 }

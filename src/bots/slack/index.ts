@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
 import type { ChatAdapter } from '../../core/chat.js';
@@ -55,13 +55,33 @@ function errorText(err: unknown, requestId: string): string {
 
 export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
   const receiver = new HonoSlackReceiver(opts.config.signingSecret, opts.logger);
+  const client = new webApi.WebClient(opts.config.botToken, {
+    slackApiUrl: opts.config.apiUrl,
+    logger: boltLogger(opts.logger),
+    // Retries belong to the chat job (with backoff), not to a request that holds a worker.
+    retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2000 },
+  });
+  // Authorisation is local: the one bot token we are configured with. Bolt's default would
+  // call auth.test on the first event, and while Slack's API is unreachable every command
+  // would wait on it and miss its 3-second acknowledgement. The token is checked once at
+  // start instead, in the background, and a bad one is reported.
+  const identity: { botToken: string; botId?: string; botUserId?: string } = { botToken: opts.config.botToken };
   const app = new App({
-    token: opts.config.botToken,
     receiver,
+    authorize: async () => identity,
+    // No conversation state is kept between events; Bolt's store would cost a lookup on each.
+    convoStore: false,
     logger: boltLogger(opts.logger),
     clientOptions: { slackApiUrl: opts.config.apiUrl },
   });
-  const client = app.client;
+  client.auth
+    .test()
+    .then((r) => {
+      if (r.bot_id) identity.botId = r.bot_id;
+      if (r.user_id) identity.botUserId = r.user_id;
+      opts.logger.info({ team: r.team, bot: r.user }, 'Slack bot token accepted');
+    })
+    .catch((err: Error) => opts.logger.error({ err: err.message }, 'Slack rejected SLACK_BOT_TOKEN or is unreachable (auth.test)'));
 
   app.command(/^\/autodevhub/, async ({ command, ack }) => {
     const requestId = randomUUID();

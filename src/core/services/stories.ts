@@ -4,7 +4,7 @@ import { readNarrative } from '../ai/narrative.js';
 import { confidenceScore } from '../ai/confidence.js';
 import { cacheKey } from './story-cache.js';
 import { ConflictError, NotFoundError, PermanentFailure } from '../errors.js';
-import { createRun, getRun, recordEvent, type CreatedRun, type RunSummary } from './runs.js';
+import { getRun, recordEvent, type CreatedRun, type RunSummary } from './runs.js';
 import { audit } from './audit.js';
 
 export interface StoryRecord {
@@ -58,12 +58,12 @@ export interface RequestStoryInput {
   threadTs?: string;
 }
 
-/** Ingress verb: records the request as a queued run and schedules it. Fast: two round trips. */
+/** Ingress verb: the request becomes a queued run, stored and enqueued before this resolves. */
 export async function requestStory(
   { ctx, actor }: { ctx: CoreContext; actor: Actor },
   input: RequestStoryInput,
 ): Promise<CreatedRun> {
-  const created = await createRun(ctx.em, {
+  return ctx.intake.submit({
     kind: 'story',
     requestedBy: actor.id,
     sourcePlatform: actor.platform,
@@ -77,14 +77,6 @@ export async function requestStory(
     delivery: { platform: actor.platform, id: input.deliveryId },
     message: input.parentStoryId ? 'Queued: a new version of the story' : 'Queued: writing a user story',
   });
-  if (!created.duplicate) {
-    await ctx.scheduler.enqueueRun(created.run);
-    if (created.event) {
-      // Live feed first; the chat message is the worker's business.
-      await Promise.all([ctx.publisher.publish(created.event), ctx.scheduler.enqueueChatRender(created.run.id, 1)]);
-    }
-  }
-  return created;
 }
 
 export async function findStoryByRun(ctx: Pick<CoreContext, 'em'>, runId: number): Promise<StoryRecord | undefined> {

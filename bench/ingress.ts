@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { signSlackRequest } from '../src/bots/slack/webhook/verify.js';
+
+/**
+ * `npm run bench -- ingress`: signed slash commands fired at AutoDevHub for a fixed time, then,
+ * in the same run on the same machine, at a bare Bolt app on Bolt's HTTPReceiver. Prints
+ * throughput and ack latency p50/p99 of both and their ratio, and checks that every command
+ * AutoDevHub acknowledged is durably stored (Postgres row) and enqueued (BullMQ job).
+ */
+
+const SECRET = 'bench-signing-secret-0123456789abcdef';
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PG = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startProcess(args: string[], env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const poll = async () => {
+      if (child.exitCode !== null) return reject(new Error(`${args[0]} exited with ${child.exitCode}`));
+      try {
+        const res = await fetch(readyUrl, { method: readyUrl.endsWith('/slack/events') ? 'POST' : 'GET' });
+        if (res.status < 500) return resolve(child);
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) return reject(new Error(`${args[0]} did not start`));
+      setTimeout(poll, 200);
+    };
+    void poll();
+  });
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+function slashCommand(i: number): string {
+  return new URLSearchParams({
+    token: 'x',
+    team_id: 'T0BENCH',
+    team_domain: 'bench',
+    channel_id: 'C0BENCH',
+    channel_name: 'bench',
+    user_id: 'U0BENCH',
+    user_name: 'bench',
+    command: '/autodevhub',
+    text: `story As a shopper I want to save cart number ${i} so that I can buy later`,
+    response_url: 'https://hooks.slack.com/commands/T0BENCH/1/x',
+    trigger_id: `${Date.now()}.${i}.${randomBytes(6).toString('hex')}`,
+    api_app_id: 'A0BENCH',
+  }).toString();
+}
+
+interface Figures {
+  name: string;
+  requests: number;
+  ok: number;
+  errors: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+}
+
+export async function fire(name: string, url: string, seconds: number, acked?: Set<number>): Promise<Figures> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/slack/events',
+        setupRequest: (req) => {
+          const body = slashCommand(i++);
+          const ts = Math.floor(Date.now() / 1000);
+          return {
+            ...req,
+            body,
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'x-slack-request-timestamp': String(ts),
+              'x-slack-signature': signSlackRequest(SECRET, ts, body),
+            },
+          };
+        },
+        onResponse: (status, body) => {
+          const ref = /Queued R-(\d+)/.exec(String(body));
+          if (acked && status === 200 && ref) acked.add(Number(ref[1]));
+        },
+      },
+    ],
+  });
+  return {
+    name,
+    requests: result.requests.total,
+    ok: result['2xx'],
+    errors: result.non2xx + result.errors + result.timeouts,
+    throughput: result['2xx'] / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+  };
+}
+
+export async function runIngressBench(): Promise<void> {
+  const dbName = `adh_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const dbUrl = new URL(PG);
+  dbUrl.pathname = `/${dbName}`;
+  const prefix = `adhbench-${randomBytes(4).toString('hex')}`;
+  // Bolt checks the bot token with auth.test once; a local stand-in answers it.
+  const fakeSlack = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ ok: true, user_id: 'U0BOT', bot_id: 'B0BOT', team_id: 'T0BENCH' }));
+  }).listen(0, '127.0.0.1');
+  await new Promise((r) => fakeSlack.once('listening', r));
+  const slackApi = `http://127.0.0.1:${(fakeSlack.address() as { port: number }).port}/api/`;
+
+  const results: Figures[] = [];
+  const acked = new Set<number>();
+  let stored = { acked: 0, runs: 0, jobs: 0 };
+  try {
+    // AutoDevHub: the web role (ingress only) so that no worker competes for the two cores.
+    const port = await freePort();
+    const server = await startProcess(
+      ['src/main.ts'],
+      {
+        PORT: String(port),
+        DATABASE_URL: dbUrl.toString(),
+        REDIS_URL: REDIS,
+        AUTODEVHUB_ROLE: 'web',
+        AUTODEVHUB_QUEUE_PREFIX: prefix,
+        AUTODEVHUB_SECRET: 'bench-secret'.padEnd(40, '-'),
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_BOT_TOKEN: 'xoxb-bench',
+        SLACK_API_URL: slackApi,
+        LOG_LEVEL: 'warn',
+      },
+      `http://127.0.0.1:${port}/healthz`,
+    );
+    await fire('warm-up', `http://127.0.0.1:${port}`, 2);
+    results.push(await fire('AutoDevHub (verify, dedupe, store, enqueue, ack)', `http://127.0.0.1:${port}`, DURATION, acked));
+    await stop(server);
+    stored = await durable(dbUrl.toString(), prefix, [...acked]);
+
+    const boltPort = await freePort();
+    const bolt = await startProcess(['bench/bare-bolt.ts'], { PORT: String(boltPort), SLACK_SIGNING_SECRET: SECRET }, `http://127.0.0.1:${boltPort}/slack/events`);
+    await fire('warm-up', `http://127.0.0.1:${boltPort}`, 2);
+    results.push(await fire('bare Bolt HTTPReceiver (verify, empty ack)', `http://127.0.0.1:${boltPort}`, DURATION));
+    await stop(bolt);
+  } finally {
+    fakeSlack.close();
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+    const redis = new Redis(REDIS);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+
+  const [ours, bolt] = results as [Figures, Figures];
+  console.log(`\ningress: ${DURATION}s per target, ${CONNECTIONS} connections, ${process.platform} ${process.arch}, node ${process.version}\n`);
+  console.log('target'.padEnd(52), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8));
+  for (const r of results) {
+    console.log(r.name.padEnd(52), r.throughput.toFixed(0).padStart(8), r.p50.toFixed(1).padStart(8), r.p99.toFixed(1).padStart(8), String(r.errors).padStart(8));
+  }
+  console.log(`\nthroughput ratio AutoDevHub / bare Bolt: ${(ours.throughput / bolt.throughput).toFixed(2)} (goal ≥ 1.00)`);
+  console.log(`p99 ratio AutoDevHub / bare Bolt: ${(ours.p99 / Math.max(bolt.p99, 0.001)).toFixed(2)}`);
+  console.log(`AutoDevHub goal: ≥ 2000 req/s at p99 ≤ 25 ms → ${ours.throughput >= 2000 && ours.p99 <= 25 ? 'met' : 'not met'}`);
+  const all = stored.runs === stored.acked && stored.jobs === stored.acked;
+  console.log(`durability (checked after the server stopped): of ${stored.acked} acknowledged runs, ${stored.runs} stored in Postgres and ${stored.jobs} enqueued in Redis → ${all ? 'all' : 'MISSING SOME'}`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`bench/results/ingress-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, JSON.stringify({ duration: DURATION, connections: CONNECTIONS, results, stored }, null, 2));
+}
+
+/** Each acknowledged run: its row in Postgres and its job in Redis. */
+async function durable(dbUrl: string, prefix: string, numbers: number[]) {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  const ids = (await c.query('select id from workflow_runs where number = any($1::int[])', [numbers])).rows.map((r) => Number(r.id));
+  await c.end();
+  const redis = new Redis(REDIS);
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.exists(`${prefix}:story:run-${id}`);
+  const exists = (await pipeline.exec()) ?? [];
+  await redis.quit();
+  return { acked: numbers.length, runs: ids.length, jobs: exists.filter(([, n]) => n === 1).length };
+}
