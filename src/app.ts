@@ -21,7 +21,8 @@ import { createStoryWorker } from './jobs/story/worker.js';
 import { createChatWorker } from './jobs/chat/worker.js';
 import { requeueUnfinishedRuns } from './jobs/recovery.js';
 import { createRedisPublisher } from './realtime/publisher.js';
-import { createRealtime, type Realtime } from './realtime/socket.js';
+import { controlChannel, createRealtime, HandshakeRefused, type Realtime } from './realtime/socket.js';
+import { verifyWidgetToken } from './core/services/widget-tokens.js';
 import { createSlackAdapter } from './bots/slack/index.js';
 import { createWebRoutes, sessionFrom } from './bots/web/index.js';
 import { createHttpApp } from './http.js';
@@ -136,7 +137,16 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     if (config.role !== 'worker') {
       const subscriber = createRedis(config.redisUrl, {}, onRedisError);
       cleanups.push(() => subscriber.quit());
-      const web = createWebRoutes({ secret: config.secret, secureCookies: config.publicUrl.startsWith('https:'), context });
+      const web = createWebRoutes({
+        secret: config.secret,
+        secureCookies: config.publicUrl.startsWith('https:'),
+        context,
+        admins: coreConfig.admins,
+        // Every web process disconnects the sockets of a revoked token, not only this one.
+        onWidgetTokenRevoked: async (tokenId) => {
+          await redis.publish(controlChannel(config.queuePrefix), JSON.stringify({ type: 'revoke', tokenId }));
+        },
+      });
       const app = createHttpApp({
         logger,
         slack,
@@ -160,8 +170,20 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
         em: () => db.orm.em.fork(),
         logger,
         authenticate: async (handshake) => {
+          const origin = handshake.headers.origin;
+          const token = (handshake.auth as { token?: unknown } | undefined)?.token;
+          if (typeof token === 'string' && token) {
+            const check = await verifyWidgetToken(db.orm.em.fork(), config.secret, token, origin);
+            if (!check.ok) throw new HandshakeRefused(check.reason);
+            return { subject: `widget:${check.principal.tokenId}`, projectKey: check.principal.projectKey, tokenId: check.principal.tokenId };
+          }
           const session = await sessionFrom(config.secret, handshake.headers.cookie);
-          return session ? { subject: session.subject } : undefined;
+          if (!session) return undefined;
+          // A console session is honoured only from the console's own origin: no other page may
+          // ride on the cookie (cross-site WebSocket hijacking).
+          const own = [new URL(config.publicUrl).origin, `http://${handshake.headers.host}`, `https://${handshake.headers.host}`];
+          if (origin && !own.includes(origin)) throw new HandshakeRefused(`forbidden: console sessions are not accepted from ${origin}`);
+          return { subject: session.subject };
         },
       });
       await new Promise<void>((resolve, reject) => {

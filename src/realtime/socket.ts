@@ -12,6 +12,17 @@ export interface SocketPrincipal {
   subject: string;
   /** undefined: every project (an admin's console); otherwise only this project. */
   projectKey?: string;
+  /** A widget token's id: revoking it disconnects the sockets that used it. */
+  tokenId?: string;
+}
+
+/** Refuses a handshake with a reason the client is shown (e.g. "unauthorized: token expired"). */
+export class HandshakeRefused extends Error {
+  override name = 'HandshakeRefused';
+}
+
+export function controlChannel(prefix: string): string {
+  return `${prefix}:realtime-control`;
 }
 
 export interface RealtimeOptions {
@@ -52,7 +63,9 @@ export interface Realtime {
  * so a resuming client receives each event exactly once and in order.
  */
 export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
-  const io = new Server(opts.httpServer, { serveClient: true, cors: { origin: false } });
+  // Widgets connect from other origins; which origin may use which token is checked at the
+  // handshake, so CORS itself allows any origin, without credentials (no cookies cross-site).
+  const io = new Server(opts.httpServer, { serveClient: true, cors: { origin: true, credentials: false } });
   const pending = new Set<(e: RunEventMessage) => void>();
 
   io.use(async (socket, next) => {
@@ -62,11 +75,15 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
       socket.data.principal = principal;
       next();
     } catch (err) {
-      next(err as Error);
+      if (err instanceof HandshakeRefused) return next(new Error(err.message));
+      opts.logger.error({ err }, 'socket authentication failed');
+      next(new Error('could not authenticate; try again'));
     }
   });
 
   io.on('connection', (socket) => {
+    const principal = socket.data.principal as SocketPrincipal;
+    if (principal.tokenId) void socket.join(`token:${principal.tokenId}`);
     socket.on('subscribe', async (req: SubscribeRequest, reply?: (r: SubscribeReply) => void) => {
       const answer = typeof reply === 'function' ? reply : () => undefined;
       try {
@@ -136,8 +153,21 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
   }
 
   const channel = eventsChannel(opts.prefix);
-  await opts.subscriber.subscribe(channel);
+  const control = controlChannel(opts.prefix);
+  await opts.subscriber.subscribe(channel, control);
   opts.subscriber.on('message', (ch: string, raw: string) => {
+    if (ch === control) {
+      try {
+        const msg = JSON.parse(raw) as { type: string; tokenId?: string };
+        if (msg.type === 'revoke' && msg.tokenId) {
+          io.in(`token:${msg.tokenId}`).emit('revoked');
+          io.in(`token:${msg.tokenId}`).disconnectSockets(true);
+        }
+      } catch {
+        /* not ours */
+      }
+      return;
+    }
     if (ch !== channel) return;
     let event: RunEventMessage;
     try {
@@ -154,8 +184,10 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
   return {
     io,
     async close() {
-      await opts.subscriber.unsubscribe(channel).catch(() => undefined);
-      io.disconnectSockets(true);
+      await opts.subscriber.unsubscribe(channel, control).catch(() => undefined);
+      // No disconnect packet: clients see a lost transport and reconnect (to this process when
+      // it is back, or to another behind the load balancer), resuming from their cursors.
+      // A server-side disconnect would tell Socket.IO clients never to reconnect.
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,10 +30,11 @@ export interface TestApp {
  * The real server, on a database and a queue prefix of its own, against the machine's Postgres
  * and Redis. Outside services are given as env (base URLs of local fakes).
  */
-export async function startTestApp(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestApp> {
-  const db = env.DATABASE_URL === '' ? undefined : await createTestDatabase();
-  const prefix = `adhtest-${randomBytes(5).toString('hex')}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'adh-test-data-'));
+export async function startTestApp(env: Record<string, string> = {}, opts: StartOptions = {}, share?: TestApp): Promise<TestApp> {
+  // A part joining `share` (another web or worker process) uses its database, prefix and data.
+  const db = share ? undefined : env.DATABASE_URL === '' ? undefined : await createTestDatabase();
+  const prefix = share?.prefix ?? `adhtest-${randomBytes(5).toString('hex')}`;
+  const dataDir = share?.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'adh-test-data-'));
   const fullEnv: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -44,6 +45,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WORKER_CONCURRENCY: '4',
     ...(db && { DATABASE_URL: db.url }),
+    ...(share && { DATABASE_URL: share.databaseUrl, AUTODEVHUB_CONFIG: share.env.AUTODEVHUB_CONFIG ?? '' }),
     ...env,
   };
   if (env.DATABASE_URL === '') delete fullEnv.DATABASE_URL;
@@ -57,12 +59,13 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
   let app = await start(opts);
   const t: TestApp = {
     app,
-    url: app.url!,
+    url: app.url ?? '',
     prefix,
-    databaseUrl: db?.url ?? '',
+    databaseUrl: db?.url ?? share?.databaseUrl ?? '',
     env: fullEnv,
     async signIn() {
-      const res = await fetch(app.signInUrl!.replace(/^http:\/\/[^/]+/, t.url), { redirect: 'manual' });
+      if (!app.signInUrl) throw new Error('this part has no web server');
+      const res = await fetch(app.signInUrl.replace(/^http:\/\/[^/]+/, t.url), { redirect: 'manual' });
       if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
       return res.headers.get('set-cookie')!.split(';')[0]!;
     },
@@ -74,6 +77,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
     },
     async stop() {
       await app.close();
+      if (share) return; // the first part cleans up what they share
       const redis = new Redis(TEST_REDIS_URL);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
@@ -85,12 +89,31 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
   return t;
 }
 
+/** A project config file for tests: projects web and api, each linked to a Slack channel. */
+export function writeProjectsConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'adh-test-config-'));
+  const file = join(dir, 'autodevhub.yaml');
+  writeFileSync(
+    file,
+    ['admins: ["slack:U0ADMIN"]', 'projects:', '  - key: web', '    repo: acme/web', '    channels: ["slack:C0WEB"]', '  - key: api', '    repo: acme/api', '    channels: ["slack:C0API"]', ''].join('\n'),
+  );
+  return file;
+}
+
 /** A Socket.IO client that records every run event it receives. */
-export async function connectFeed(url: string, cookie: string | undefined): Promise<{ socket: Socket; events: RunEventMessage[] }> {
+export async function connectFeed(
+  url: string,
+  cookie: string | undefined,
+  opts: { token?: string; origin?: string } = {},
+): Promise<{ socket: Socket; events: RunEventMessage[] }> {
+  const headers: Record<string, string> = {};
+  if (cookie) headers.cookie = cookie;
+  if (opts.origin) headers.origin = opts.origin;
   const socket = ioClient(url, {
     transports: ['websocket'],
     reconnection: false,
-    ...(cookie && { extraHeaders: { cookie } }),
+    extraHeaders: headers,
+    ...(opts.token && { auth: { token: opts.token } }),
   });
   const events: RunEventMessage[] = [];
   socket.on('run-event', (e: RunEventMessage) => events.push(e));

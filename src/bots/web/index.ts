@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { CoreContext } from '../../core/context.js';
@@ -9,6 +11,7 @@ import { eventsAfter, getRun, listRuns } from '../../core/services/runs.js';
 import { findStoryByRun } from '../../core/services/stories.js';
 import { UnauthorizedError, ValidationError } from '../../core/errors.js';
 import { MAX_DESCRIPTION_LENGTH } from '../../core/commands.js';
+import { createWidgetToken, listWidgetTokens, revokeWidgetToken } from '../../core/services/widget-tokens.js';
 
 export const SESSION_COOKIE = 'adh_session';
 
@@ -16,6 +19,29 @@ export interface WebOptions {
   secret: string;
   secureCookies: boolean;
   context: () => CoreContext;
+  admins: string[];
+  onWidgetTokenRevoked(tokenId: string): Promise<void>;
+}
+
+/**
+ * GET /widget.js: the Socket.IO client (kept off the host page's own `io`), the feed component
+ * and the widget bootstrap with the feed's stylesheet, in one file.
+ */
+function buildWidgetScript(feedJs: string, feedCss: string, widgetJs: string): string {
+  const require = createRequire(import.meta.url);
+  const ioClient = readFileSync(join(dirname(require.resolve('socket.io/package.json')), 'client-dist/socket.io.min.js'), 'utf8');
+  return [
+    '/* AutoDevHub live feed widget. Includes the Socket.IO client (MIT). */',
+    '(function () {',
+    'var __hostIo = window.io, __hostDefine = window.define, __hostModule = window.module;',
+    // Keep the UMD bundle from registering with an AMD or CommonJS loader the host page may have.
+    'window.define = undefined; window.module = undefined;',
+    ioClient.replace(/\/\/# sourceMappingURL=.*$/m, ''),
+    'window.__adhIo = window.io; window.io = __hostIo; window.define = __hostDefine; window.module = __hostModule;',
+    feedJs,
+    widgetJs.replaceAll('__ADH_CSS__', JSON.stringify(feedCss)),
+    '})();',
+  ].join('\n');
 }
 
 /** Static files live beside the source and are copied beside the build output (npm run build). */
@@ -35,6 +61,8 @@ export async function sessionFrom(secret: string, cookieHeader: string | undefin
 export function createWebRoutes(opts: WebOptions): Hono {
   const consoleHtml = asset('./console.html');
   const feedJs = asset('../../realtime/client/feed.js');
+  const feedCss = asset('../../realtime/client/feed.css');
+  const widgetScript = buildWidgetScript(feedJs, feedCss, asset('../../realtime/client/widget.js'));
   const app = new Hono();
 
   const session = (c: Context) => verifySession(opts.secret, getCookie(c, SESSION_COOKIE));
@@ -51,10 +79,18 @@ export function createWebRoutes(opts: WebOptions): Hono {
   };
   app.get('/', page);
   app.get('/runs/:ref{R-[0-9]+}', page);
-  app.get('/assets/feed.js', (c) => {
-    c.header('content-type', 'text/javascript; charset=utf-8');
+  const staticFile = (body: string, type: string) => (c: Context) => {
+    c.header('content-type', `${type}; charset=utf-8`);
     c.header('cache-control', 'public, max-age=300');
-    return c.body(feedJs);
+    return c.body(body);
+  };
+  app.get('/assets/feed.js', staticFile(feedJs, 'text/javascript'));
+  app.get('/assets/feed.css', staticFile(feedCss, 'text/css'));
+  // Embedded on other sites by a script tag; the token it is given decides what it may see.
+  app.get('/widget.js', (c) => {
+    c.header('access-control-allow-origin', '*');
+    c.header('cross-origin-resource-policy', 'cross-origin');
+    return staticFile(widgetScript, 'text/javascript')(c);
   });
 
   app.get('/auth/signin', async (c) => {
@@ -95,13 +131,20 @@ export function createWebRoutes(opts: WebOptions): Hono {
     }
     const text = (body as { text?: unknown } | null)?.text;
     if (typeof text !== 'string') throw new ValidationError('Give the command as {"text": "story …"}.');
+    const project = (body as { project?: unknown }).project;
+    if (project !== undefined && project !== null && typeof project !== 'string') throw new ValidationError('"project" must be a project key.');
     if (text.length > MAX_DESCRIPTION_LENGTH + 200) {
       throw new ValidationError(`The command is ${text.length} characters; a story description may be ${MAX_DESCRIPTION_LENGTH}.`);
     }
     const deliveryId = c.req.header('idempotency-key') ?? randomUUID();
+    const ctx = opts.context();
+    if (project) {
+      const known: unknown[] = await ctx.em.getConnection().execute(`select 1 from projects where key = ?`, [project]);
+      if (!known.length) throw new ValidationError(`There is no project "${project}".`);
+    }
     const reply = await runCommand(
-      { ctx: opts.context(), actor: { id: s.subject, platform: 'web', channel: null } },
-      { text, deliveryId: deliveryId.slice(0, 200), prefix: '' },
+      { ctx, actor: { id: s.subject, platform: 'web', channel: null } },
+      { text, deliveryId: deliveryId.slice(0, 200), prefix: '', ...(project && { projectKey: project }) },
     );
     const status = reply.run && !reply.duplicate ? 202 : reply.error ? 400 : 200;
     return c.json({ text: reply.text.trim(), error: Boolean(reply.error), duplicate: Boolean(reply.duplicate), run: reply.run ?? null }, status);
@@ -120,6 +163,45 @@ export function createWebRoutes(opts: WebOptions): Hono {
     const run = await getRun(ctx.em, c.req.param('ref'));
     const [events, story] = await Promise.all([eventsAfter(ctx.em, run, 0), findStoryByRun(ctx, run.id)]);
     return c.json({ run, events, story: story ?? null });
+  });
+
+  app.get('/api/v1/projects', async (c) => {
+    await requireSession(c);
+    const rows: Array<{ key: string; repo: string | null }> = await opts.context().em.getConnection().execute(`select key, repo from projects order by key`);
+    return c.json({ projects: rows });
+  });
+
+  app.post('/api/v1/widget-tokens', async (c) => {
+    const s = await requireSession(c);
+    const body = (await c.req.json().catch(() => {
+      throw new ValidationError('The body is not valid JSON.');
+    })) as { project?: unknown; origins?: unknown; ttlDays?: unknown; name?: unknown };
+    if (typeof body.project !== 'string') throw new ValidationError('Give {"project": "<key>", "origins": ["https://…"]}.');
+    const { token, info } = await createWidgetToken(
+      { em: opts.context().em, secret: opts.secret, actor: { id: s.subject, platform: 'web' }, admins: opts.admins },
+      {
+        projectKey: body.project,
+        origins: Array.isArray(body.origins) ? body.origins.map(String) : [],
+        ...(body.ttlDays !== undefined && { ttlDays: Number(body.ttlDays) }),
+        ...(typeof body.name === 'string' && { name: body.name }),
+      },
+    );
+    const base = new URL(c.req.url).origin;
+    const snippet = `<script src="${base}/widget.js" data-project="${info.projectKey}" data-token="${token}" async></script>`;
+    return c.json({ token, ...info, snippet }, 201);
+  });
+
+  app.get('/api/v1/widget-tokens', async (c) => {
+    await requireSession(c);
+    return c.json({ tokens: await listWidgetTokens(opts.context().em, c.req.query('project')) });
+  });
+
+  app.delete('/api/v1/widget-tokens/:id', async (c) => {
+    const s = await requireSession(c);
+    const id = c.req.param('id');
+    await revokeWidgetToken({ em: opts.context().em, actor: { id: s.subject, platform: 'web' }, admins: opts.admins }, id);
+    await opts.onWidgetTokenRevoked(id);
+    return c.body(null, 204);
   });
 
   return app;

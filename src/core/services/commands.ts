@@ -21,6 +21,8 @@ export interface RunCommandInput {
   deliveryId: string;
   /** How the surface spells the command, for usage text: "/autodevhub", "@AutoDevHub". */
   prefix?: string;
+  /** The project to run in, when the surface knows it (the console's project picker). */
+  projectKey?: string;
 }
 
 /** The one entry point for commands from every surface. Never throws for bad input. */
@@ -43,7 +45,10 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
     case 'help':
       return { text: usageFor(command.topic, prefix), ephemeral: true };
     case 'story': {
-      const { run, duplicate } = await requestStory({ ctx, actor }, { description: command.description, deliveryId: input.deliveryId });
+      const { run, duplicate } = await requestStory(
+        { ctx, actor },
+        { description: command.description, deliveryId: input.deliveryId, ...(input.projectKey && { projectKey: input.projectKey }) },
+      );
       return {
         text: `Queued ${run.ref}: writing a user story. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`,
         ephemeral: false,

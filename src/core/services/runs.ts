@@ -29,6 +29,8 @@ export interface RunSummary {
   lastSeq: number;
   createdAt: string;
   finishedAt: string | null;
+  /** Where a person can follow the run outside AutoDevHub: the chat thread, a PR, a deployment. */
+  links: Record<string, string>;
 }
 
 export interface NewRun {
@@ -48,8 +50,22 @@ type Row = Record<string, unknown>;
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v == null ? null : new Date(String(v)).toISOString());
 const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : (v as Record<string, unknown> | null));
 
+/** Links a person can open; Slack's app_redirect opens the channel in the Slack client. */
+export function runLinks(threadRef: string | null, result: Record<string, unknown> | null): Record<string, string> {
+  const links: Record<string, string> = {};
+  const [platform, channel] = (threadRef ?? '').split(':');
+  if (platform === 'slack' && channel) links.thread = `https://slack.com/app_redirect?channel=${encodeURIComponent(channel)}`;
+  for (const k of ['pullRequest', 'deployment'] as const) {
+    const url = result?.[`${k}Url`];
+    if (typeof url === 'string' && /^https?:\/\//.test(url)) links[k] = url;
+  }
+  return links;
+}
+
 function toSummary(r: Row): RunSummary {
   const number = Number(r.number);
+  const threadRef = (r.thread_ref as string | null) ?? null;
+  const result = json(r.result);
   return {
     id: Number(r.id),
     ref: runRef(number),
@@ -62,13 +78,14 @@ function toSummary(r: Row): RunSummary {
     requestedBy: String(r.requested_by),
     sourcePlatform: String(r.source_platform),
     channel: (r.channel as string | null) ?? null,
-    threadRef: (r.thread_ref as string | null) ?? null,
+    threadRef,
     input: json(r.input) ?? {},
-    result: json(r.result),
+    result,
     error: (r.error as string | null) ?? null,
     lastSeq: Number(r.last_seq ?? 0),
     createdAt: iso(r.created_at)!,
     finishedAt: iso(r.finished_at),
+    links: runLinks(threadRef, result),
   };
 }
 
@@ -133,18 +150,20 @@ export async function createRuns(em: EntityManager, inputs: NewRun[]): Promise<C
        from ids join d on d.run_id = ids.run_id
        returning *
      ), e as (
-       insert into run_events (run_id, seq, stage, status, progress, message, at)
-       select r.id, 1, 'queued', 'queued', 0, ids.message, r.created_at from r join ids on ids.run_id = r.id
-       returning run_id, message, at
+       insert into run_events (run_id, seq, stage, status, progress, message, data, at)
+       select r.id, 1, 'queued', 'queued', 0, ids.message,
+              jsonb_build_object('requestedBy', r.requested_by, 'description', r.input->>'description'), r.created_at
+       from r join ids on ids.run_id = r.id
+       returning run_id, message, data, at
      )
-     select r.*, ids.ord as e_ord, e.message as e_message, e.at as e_at
+     select r.*, ids.ord as e_ord, e.message as e_message, e.data as e_data, e.at as e_at
      from r join ids on ids.run_id = r.id join e on e.run_id = r.id`,
     [JSON.stringify(rows)],
   );
   const results: Array<CreatedRun | undefined> = new Array(inputs.length);
   for (const row of created) {
     const run = toSummary(row);
-    const event = toEvent(run, { seq: 1, stage: 'queued', status: 'queued', progress: 0, message: row.e_message, data: null, at: row.e_at });
+    const event = toEvent(run, { seq: 1, stage: 'queued', status: 'queued', progress: 0, message: row.e_message, data: row.e_data, at: row.e_at });
     results[Number(row.e_ord)] = { run, duplicate: false, event };
   }
   const missing = inputs.map((input, i) => ({ input, i })).filter(({ i }) => !results[i]);

@@ -1,19 +1,22 @@
 /*
- * The live workflow feed, shared by the web console and (later) the embeddable widget.
- * Plain browser JavaScript, no build step. It keeps the last seq seen per run; after a
- * reconnect it subscribes again with those cursors, and the server sends exactly what was
- * missed. Events are also de-duplicated here by (run, seq), so a repeat can never show twice.
+ * The live workflow feed, shared by the web console and the embeddable widget. Plain browser
+ * JavaScript, no build step. It keeps the last seq seen per run; after a reconnect it subscribes
+ * again with those cursors and the server sends exactly what was missed. Events are also
+ * de-duplicated here by (run, seq); `data-duplicates` on the root counts any that arrive twice,
+ * so tests can prove the server never sends one.
  */
 (function (global) {
   'use strict';
 
   var STAGES = { story: ['queued', 'generate', 'validate', 'store', 'done'] };
   var FINAL = { succeeded: true, failed: true, cancelled: true };
+  var LINK_LABELS = { thread: 'Chat thread', run: 'Details', pullRequest: 'Pull request', deployment: 'Deployment' };
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
+  function el(doc, tag, attrs, children) {
+    var node = doc.createElement(tag);
     if (attrs) {
       Object.keys(attrs).forEach(function (k) {
+        if (attrs[k] === undefined || attrs[k] === null) return;
         if (k === 'text') node.textContent = attrs[k];
         else if (k === 'className') node.className = attrs[k];
         else node.setAttribute(k, attrs[k]);
@@ -25,41 +28,59 @@
     return node;
   }
 
+  /**
+   * root: the element to render into (inside a shadow root for the widget).
+   * options.subscribe: { project } | { run } | { project: '*' }
+   * options.runLinks: link run references to the console (console only)
+   * options.label: accessible name of the list
+   */
   function Feed(root, options) {
     this.root = root;
+    this.doc = root.ownerDocument || document;
     this.options = options || {};
     this.runs = new Map();
     this.cursors = {};
-    this.list = el('ol', { className: 'adh-runs', 'aria-label': 'Runs' });
-    this.status = el('p', { className: 'adh-conn', role: 'status', 'aria-live': 'polite', text: 'Connecting…' });
-    this.live = el('div', { className: 'adh-sr', 'aria-live': 'polite' });
-    root.appendChild(this.status);
-    root.appendChild(this.live);
-    root.appendChild(this.list);
+    this.received = 0;
+    this.duplicates = 0;
+    var d = this.doc;
+    this.container = el(d, 'section', { className: 'adh-feed', 'aria-label': this.options.label || 'AutoDevHub runs' });
+    this.status = el(d, 'p', { className: 'adh-conn', 'data-state': 'connecting', text: 'Connecting…' });
+    this.live = el(d, 'div', { className: 'adh-sr', role: 'status', 'aria-live': 'polite' });
+    this.empty = el(d, 'p', { className: 'adh-empty', text: 'No runs yet.' });
+    this.list = el(d, 'ol', { className: 'adh-runs', 'aria-label': 'Runs' });
+    [this.status, this.live, this.empty, this.list].forEach(this.container.appendChild, this.container);
+    root.appendChild(this.container);
   }
 
-  Feed.prototype.connect = function (io, socketOptions) {
+  Feed.prototype.connect = function (io, url, socketOptions) {
     var self = this;
-    var socket = io(socketOptions || {});
+    var socket = url ? io(url, socketOptions || {}) : io(socketOptions || {});
     this.socket = socket;
     socket.on('connect', function () {
       self.setConnection('live', 'Live');
       self.subscribe();
     });
-    socket.on('disconnect', function () {
+    socket.on('disconnect', function (reason) {
+      if (self.revoked) return;
+      if (reason === 'io client disconnect') return self.setConnection('offline', 'Disconnected');
       self.setConnection('reconnecting', 'Reconnecting…');
-    });
-    socket.io.on('reconnect_attempt', function () {
-      self.setConnection('reconnecting', 'Reconnecting…');
+      // Socket.IO does not retry after a server-side disconnect; a feed should, unless revoked.
+      if (reason === 'io server disconnect') setTimeout(function () { socket.connect(); }, 1000);
     });
     socket.on('connect_error', function (err) {
       var msg = String((err && err.message) || err);
-      if (/unauthorized/i.test(msg)) {
-        self.setConnection('error', 'Not signed in: ' + msg);
+      if (/^unauthorized|^forbidden/i.test(msg)) {
+        // A refused credential does not get better by retrying.
+        self.setConnection('error', 'AutoDevHub: ' + msg);
         socket.disconnect();
       } else {
         self.setConnection('reconnecting', 'Reconnecting…');
       }
+    });
+    socket.on('revoked', function () {
+      self.revoked = true;
+      self.setConnection('error', 'AutoDevHub: this token was revoked');
+      socket.disconnect();
     });
     socket.on('run-event', function (e) {
       self.apply(e);
@@ -70,7 +91,8 @@
   Feed.prototype.setConnection = function (state, text) {
     this.status.textContent = text;
     this.status.setAttribute('data-state', state);
-    this.root.setAttribute('data-connection', state);
+    this.container.setAttribute('data-connection', state);
+    if (state === 'error' || state === 'reconnecting') this.live.textContent = text;
   };
 
   Feed.prototype.subscribe = function () {
@@ -78,7 +100,7 @@
     var req = Object.assign({}, this.options.subscribe || { project: '*' }, { cursors: this.cursors });
     this.socket.emit('subscribe', req, function (reply) {
       if (!reply || !reply.ok) {
-        self.setConnection('error', (reply && reply.error) || 'Could not subscribe');
+        self.setConnection('error', 'AutoDevHub: ' + ((reply && reply.error) || 'could not subscribe'));
         return;
       }
       (reply.runs || []).forEach(function (r) {
@@ -87,71 +109,117 @@
     });
   };
 
-  Feed.prototype.upsertSummary = function (r) {
-    var run = this.runs.get(r.id);
+  Feed.prototype.runFor = function (id, ref, kind) {
+    var run = this.runs.get(id);
     if (!run) {
-      run = { id: r.id, ref: r.ref, kind: r.kind, events: [], status: r.status, stage: r.stage, progress: r.progress };
-      this.runs.set(r.id, run);
+      run = { id: id, ref: ref, kind: kind, links: {} };
+      this.runs.set(id, run);
     }
+    return run;
+  };
+
+  Feed.prototype.upsertSummary = function (r) {
+    var run = this.runFor(r.id, r.ref, r.kind);
     run.requestedBy = r.requestedBy;
     run.description = r.input && r.input.description;
-    run.createdAt = r.createdAt;
+    run.links = Object.assign({}, run.links, r.links || {});
+    if (!run.status) {
+      run.status = r.status;
+      run.stage = r.stage;
+      run.progress = r.progress;
+    }
     this.render(run);
   };
 
   Feed.prototype.apply = function (e) {
+    this.received++;
+    this.container.setAttribute('data-received', String(this.received));
     var seen = this.cursors[e.runId] || 0;
-    if (e.seq <= seen) return; // already shown: never twice
-    this.cursors[e.runId] = e.seq;
-    var run = this.runs.get(e.runId);
-    if (!run) {
-      run = { id: e.runId, ref: e.ref, kind: e.kind, events: [] };
-      this.runs.set(e.runId, run);
+    if (e.seq <= seen) {
+      this.duplicates++;
+      this.container.setAttribute('data-duplicates', String(this.duplicates));
+      return;
     }
-    run.events.push(e);
+    this.cursors[e.runId] = e.seq;
+    var run = this.runFor(e.runId, e.ref, e.kind);
     run.status = e.status;
     run.stage = e.stage;
     run.progress = e.progress;
     run.message = e.message;
-    if (e.data && e.data.gherkin) run.story = e.data;
+    var data = e.data || {};
+    if (data.requestedBy) run.requestedBy = data.requestedBy;
+    if (data.description) run.description = data.description;
+    if (data.links) run.links = Object.assign({}, run.links, data.links);
+    if (data.approvals) run.approvals = data.approvals;
+    if (data.gherkin) run.story = data;
     this.render(run);
-    if (e.status !== 'running' || e.seq === 2) this.live.textContent = e.ref + ' ' + e.status + ': ' + e.message;
+    if (e.seq === 1 || FINAL[e.status] || e.status === 'waiting_approval') {
+      this.live.textContent = e.ref + ' ' + e.kind + ' ' + e.status.replace('_', ' ') + ': ' + e.message;
+    }
     if (this.options.onEvent) this.options.onEvent(e);
   };
 
   Feed.prototype.render = function (run) {
-    var node = this.root.querySelector('[data-run-id="' + run.id + '"]');
-    var fresh = el('li', { className: 'adh-run adh-' + (run.status || 'queued'), 'data-run-id': String(run.id), 'data-ref': run.ref, 'data-status': run.status || '' });
+    var d = this.doc;
+    var node = this.list.querySelector('[data-run-id="' + run.id + '"]');
+    var status = run.status || 'queued';
+    var fresh = el(d, 'li', { className: 'adh-run adh-' + status, 'data-run-id': String(run.id), 'data-ref': run.ref, 'data-status': status, 'data-seq': String(this.cursors[run.id] || 0) });
     var stages = STAGES[run.kind] || [];
     var current = stages.indexOf(run.stage);
-    var timeline = el(
-      'ol',
-      { className: 'adh-stages', 'aria-label': 'Stages' },
-      stages.map(function (s, i) {
-        var state = run.status === 'succeeded' || i < current ? 'done' : i === current ? (FINAL[run.status] ? 'stopped' : 'current') : 'todo';
-        return el('li', { className: 'adh-stage adh-stage-' + state, 'data-stage': s, text: s });
-      }),
+    var ref = this.options.runLinks ? el(d, 'a', { className: 'adh-ref', href: '/runs/' + run.ref, text: run.ref }) : el(d, 'span', { className: 'adh-ref', text: run.ref });
+    fresh.appendChild(
+      el(d, 'div', { className: 'adh-head' }, [
+        ref,
+        el(d, 'span', { className: 'adh-kind', text: run.kind }),
+        el(d, 'span', { className: 'adh-badge', text: status.replace('_', ' ') }),
+        run.requestedBy ? el(d, 'span', { className: 'adh-who', text: 'asked by ' + run.requestedBy }) : null,
+      ]),
     );
-    var bar = el('div', { className: 'adh-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(run.progress || 0) }, [
-      el('span', { style: 'width:' + (run.progress || 0) + '%' }),
-    ]);
-    var head = el('div', { className: 'adh-head' }, [
-      el('a', { className: 'adh-ref', href: '/runs/' + run.ref, text: run.ref }),
-      el('span', { className: 'adh-kind', text: run.kind }),
-      el('span', { className: 'adh-badge', text: (run.status || 'queued').replace('_', ' ') }),
-      run.requestedBy ? el('span', { className: 'adh-who', text: 'by ' + run.requestedBy }) : null,
-    ]);
-    fresh.appendChild(head);
-    if (run.description) fresh.appendChild(el('p', { className: 'adh-desc', text: run.description }));
-    fresh.appendChild(timeline);
-    fresh.appendChild(bar);
-    if (run.message) fresh.appendChild(el('p', { className: 'adh-msg', text: run.message }));
+    if (run.description) fresh.appendChild(el(d, 'p', { className: 'adh-desc', text: run.description }));
+    if (stages.length) {
+      fresh.appendChild(
+        el(
+          d,
+          'ol',
+          { className: 'adh-stages', 'aria-label': 'Stages' },
+          stages.map(function (s, i) {
+            var state = status === 'succeeded' || i < current ? 'done' : i === current ? (FINAL[status] ? 'stopped' : 'current') : 'todo';
+            return el(d, 'li', { className: 'adh-stage adh-stage-' + state, 'data-stage': s, 'aria-current': state === 'current' ? 'step' : null, text: s });
+          }),
+        ),
+      );
+    }
+    fresh.appendChild(
+      el(d, 'div', { className: 'adh-progress', role: 'progressbar', 'aria-label': run.ref + ' progress', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(run.progress || 0) }, [
+        el(d, 'span', { style: 'width:' + (run.progress || 0) + '%' }),
+      ]),
+    );
+    if (run.message) fresh.appendChild(el(d, 'p', { className: 'adh-msg', text: run.message }));
+    if (run.approvals && run.approvals.pending && run.approvals.pending.length) {
+      fresh.appendChild(el(d, 'p', { className: 'adh-approvals', text: 'Waiting for approval from ' + run.approvals.pending.join(', ') }));
+    }
+    var links = Object.keys(run.links || {}).filter(function (k) {
+      return run.links[k];
+    });
+    if (links.length) {
+      fresh.appendChild(
+        el(
+          d,
+          'p',
+          { className: 'adh-links' },
+          links.map(function (k) {
+            return el(d, 'a', { href: run.links[k], target: '_blank', rel: 'noopener noreferrer', text: LINK_LABELS[k] || k });
+          }),
+        ),
+      );
+    }
     if (run.story) {
       var facts = 'Confidence ' + Number(run.story.confidence).toFixed(2) + ' · ' + (run.story.provider === 'offline' ? 'offline generator (no AI model)' : 'Claude (' + run.story.model + ')') + (run.story.cached ? ' · from cache' : '');
-      fresh.appendChild(el('div', { className: 'adh-story' }, [el('p', { className: 'adh-facts', text: facts }), el('pre', { className: 'adh-gherkin', text: run.story.gherkin })]));
+      fresh.appendChild(el(d, 'div', { className: 'adh-story' }, [el(d, 'p', { className: 'adh-facts', text: facts }), el(d, 'pre', { className: 'adh-gherkin', tabindex: '0', 'aria-label': 'Gherkin story', text: run.story.gherkin })]));
     }
     if (node) node.replaceWith(fresh);
     else this.list.insertBefore(fresh, this.list.firstChild);
+    this.empty.hidden = this.runs.size > 0;
   };
 
   global.AutoDevHubFeed = Feed;
