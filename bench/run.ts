@@ -1,7 +1,9 @@
 import { runIngressBench } from './ingress.js';
+import { runFanoutBench } from './fanout.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   ingress: runIngressBench,
+  fanout: runFanoutBench,
 };
 
 const name = process.argv[2];
