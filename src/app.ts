@@ -20,6 +20,8 @@ import { createQueues, type Queues } from './jobs/queues.js';
 import { createStoryWorker } from './jobs/story/worker.js';
 import { createChatWorker } from './jobs/chat/worker.js';
 import { requeueUnfinishedRuns } from './jobs/recovery.js';
+import { createDeployWorker } from './jobs/deploy/worker.js';
+import { createGitHub } from './core/github/client.js';
 import { createRedisPublisher } from './realtime/publisher.js';
 import { controlChannel, createRealtime, HandshakeRefused, type Realtime } from './realtime/socket.js';
 import { verifyWidgetToken } from './core/services/widget-tokens.js';
@@ -35,6 +37,8 @@ export interface StartOptions {
   provider?: StoryProvider;
   /** Graceful shutdown budget before running jobs are handed back to the queue. */
   shutdownGraceMs?: number;
+  /** Scales GitHub's retry-after (1000 = as GitHub says); tests shorten the waits. */
+  githubRetryAfterBaseMs?: number;
 }
 
 export interface Running {
@@ -85,7 +89,14 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     const intake = createRunIntake({ em: () => db.orm.em.fork(), scheduler: queues.scheduler, publisher, logger });
     // Commands already taken in are written before the database and queues close.
     cleanups.push(() => intake.drain());
-    const coreConfig = { publicUrl: config.publicUrl, admins: [...config.admins, 'web:admin'], storyCacheTtlSeconds: config.storyCacheTtlSeconds };
+    const coreConfig = {
+      publicUrl: config.publicUrl,
+      admins: [...config.admins, 'web:admin'],
+      storyCacheTtlSeconds: config.storyCacheTtlSeconds,
+      projects: config.projects,
+    };
+    const github = 'disabled' in config.github ? undefined : createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl, logger, ...(opts.githubRetryAfterBaseMs !== undefined && { retryAfterBaseMs: opts.githubRetryAfterBaseMs }) });
+    if ('disabled' in config.github) logger.info(`${config.github.disabled}; deploys are off`);
     const context = (): CoreContext => ({
       em: db.orm.em.fork(),
       publisher,
@@ -93,6 +104,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       intake,
       provider,
       cache,
+      github,
       config: coreConfig,
       logger,
     });
@@ -112,6 +124,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       cleanups.push(() => workerConnection.quit());
       workers.push(
         createStoryWorker({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
+        createDeployWorker({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
         createChatWorker({
           connection: workerConnection,
           prefix: config.queuePrefix,
@@ -128,7 +141,10 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       }
       const grace = opts.shutdownGraceMs ?? 8000;
       cleanups.push(() => closeWorkers(workers, grace, logger));
-      await requeueUnfinishedRuns(db.orm.em.fork(), { story: queues.story }, logger);
+      await requeueUnfinishedRuns(db.orm.em.fork(), { story: queues.story, deploy: queues.deploy }, logger, (run) => {
+        const project = config.projects.find((p) => p.key === run.projectKey);
+        return project?.environments[String(run.input.environment)]?.timeout;
+      });
     }
 
     let url: string | undefined;

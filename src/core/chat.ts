@@ -1,5 +1,6 @@
 import type { RunSummary } from './services/runs.js';
 import type { StoryRecord } from './services/stories.js';
+import type { ApprovalState } from './services/deploys.js';
 
 /**
  * What core needs from a chat platform to show a run. Each platform folder under src/bots/
@@ -19,6 +20,14 @@ export interface ChatAdapter {
   upsertRunMessage(view: RunView): Promise<string>;
   /** Posts the finished story in the thread of the run's message. Returns the message reference. */
   postStory(view: RunView & { story: StoryRecord }, runMessageRef: string): Promise<string>;
+  /**
+   * Deploy approvals: posts the approval request (who may decide, the decisions so far, and
+   * Approve/Reject buttons while it is open) in the run's thread, or edits it in place when
+   * `existingRef` is given. Optional: a platform without it shows approvals in the run message.
+   */
+  upsertApprovalMessage?(view: RunView & { approvals: ApprovalState }, runMessageRef: string, existingRef: string | undefined): Promise<string>;
+  /** Posts a finished deploy's outcome in the run's thread, once. */
+  postOutcome?(view: RunView, runMessageRef: string): Promise<string>;
 }
 
 export class NotImplementedError extends Error {

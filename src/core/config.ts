@@ -50,16 +50,49 @@ const envSchema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalUrl,
   ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-4-5')),
+  GITHUB_TOKEN: optionalString,
+  GITHUB_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.github.com')),
+  GITHUB_WEBHOOK_SECRET: optionalString,
   STORY_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(3600)),
   WORKER_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(256).default(8)),
 });
 
-const environmentPolicySchema = z.object({
-  required_approvals: z.number().int().min(0).default(0),
-  approvers: z.array(z.string()).default([]),
-  prevent_self_approval: z.boolean().default(true),
-  timeout: z.string().optional(),
-});
+const DURATION_RE = /^(\d+)\s*(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "90s", "30m", "1h", "2d" → milliseconds. */
+export function parseDuration(value: string): number {
+  const m = DURATION_RE.exec(value.trim());
+  if (!m) throw new ConfigError(`"${value}" is not a duration like 30m, 1h or 2d`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => DURATION_RE.test(v.trim()), 'must be a duration like 30m, 1h or 2d')
+    .transform((v) => parseDuration(v));
+
+const environmentPolicySchema = z
+  .object({
+    required_approvals: z.number().int().min(0).default(0),
+    approvers: z.array(z.string()).default([]),
+    prevent_self_approval: z.boolean().default(true),
+    /** How long a deploy waits for its approvals. */
+    timeout: duration('1h'),
+    /** Checks that must be present and green, besides "everything reported is green". */
+    required_checks: z.array(z.string()).default([]),
+    /** How long the quality gate waits for pending checks. */
+    gate_timeout: duration('30m'),
+    /** How long the deployment's statuses are followed. */
+    deploy_timeout: duration('30m'),
+  })
+  .refine((p) => p.required_approvals <= p.approvers.length || p.approvers.length === 0, {
+    message: 'required_approvals is more than the approvers listed',
+  });
+
+export type EnvironmentPolicy = z.infer<typeof environmentPolicySchema>;
 
 const fileSchema = z.object({
   admins: z.array(z.string()).default([]),
@@ -98,6 +131,7 @@ export interface AppConfig {
   workerConcurrency: number;
   storyCacheTtlSeconds: number;
   slack: SlackConfig | { disabled: string };
+  github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
   admins: string[];
   projects: ProjectConfig[];
@@ -171,6 +205,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.WORKER_CONCURRENCY,
     storyCacheTtlSeconds: e.STORY_CACHE_TTL_SECONDS,
     slack,
+    github: e.GITHUB_TOKEN
+      ? { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''), webhookSecret: e.GITHUB_WEBHOOK_SECRET }
+      : { disabled: 'GitHub is not configured: set GITHUB_TOKEN', apiUrl: e.GITHUB_API_URL.replace(/\/$/, '') },
     anthropic: e.ANTHROPIC_API_KEY
       ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL }
       : undefined,

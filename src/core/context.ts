@@ -5,6 +5,8 @@ import type { EventPublisher } from './events.js';
 import type { StoryProvider } from './ai/provider.js';
 import type { StoryCache } from './services/story-cache.js';
 import type { RunIntake } from './services/intake.js';
+import type { GitHubGateway } from './github/client.js';
+import type { ProjectConfig } from './config.js';
 
 /** What a core verb may touch; given by the surface or job that calls it. */
 export interface CoreContext {
@@ -16,7 +18,9 @@ export interface CoreContext {
   intake: RunIntake;
   provider: StoryProvider;
   cache: StoryCache;
-  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds'>;
+  /** Undefined when GITHUB_TOKEN is not set. */
+  github: GitHubGateway | undefined;
+  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds'> & { projects: ProjectConfig[] };
   logger: Logger;
 }
 
@@ -27,6 +31,11 @@ export interface JobScheduler {
   /** Asks for the run's chat message to be brought up to date with event `seq`. */
   enqueueChatRender(runId: number, seq: number): Promise<void>;
   enqueueChatRenders(renders: Array<{ runId: number; seq: number }>): Promise<void>;
+  /**
+   * A later phase of a run (after an approval, an expiry check): one job per run and phase name,
+   * so two callers asking for the same phase make one job.
+   */
+  enqueueRunPhase(run: { id: number; kind: string }, phase: string, delayMs?: number): Promise<void>;
 }
 
 /** Who did something, and from where: `slack:U0123` in `slack:C0456`. */

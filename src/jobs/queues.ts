@@ -11,10 +11,11 @@ export interface ChatRenderJob {
   seq: number;
 }
 
-export const QUEUE_NAMES = { story: 'story', chat: 'chat' } as const;
+export const QUEUE_NAMES = { story: 'story', deploy: 'deploy', chat: 'chat' } as const;
 
 export interface Queues {
   story: Queue<RunJob>;
+  deploy: Queue<RunJob>;
   chat: Queue<ChatRenderJob>;
   scheduler: JobScheduler;
   close(): Promise<void>;
@@ -32,6 +33,17 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       removeOnFail: { age: 7 * 24 * 3600 },
     },
   });
+  const deploy = new Queue<RunJob>(QUEUE_NAMES.deploy, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      // GitHub outages: 5 s, 10 s, 20 s, 40 s, 80 s, 160 s. Waiting on checks is not a retry (delayed jobs).
+      attempts: 7,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+  });
   const chat = new Queue<ChatRenderJob>(QUEUE_NAMES.chat, {
     connection,
     prefix,
@@ -44,10 +56,12 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   });
   const queueFor = (kind: string) => {
     if (kind === 'story') return story;
+    if (kind === 'deploy') return deploy;
     throw new Error(`no queue for runs of kind ${kind}`);
   };
   return {
     story,
+    deploy,
     chat,
     scheduler: {
       async enqueueRuns(runs) {
@@ -63,13 +77,16 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       async enqueueChatRender(runId, seq) {
         await chat.add('render', { runId, seq }, { jobId: `chat-${runId}-${seq}` });
       },
+      async enqueueRunPhase(run, phase, delayMs) {
+        await queueFor(run.kind).add(phase, { runId: run.id }, { jobId: `run-${run.id}-${phase}`, ...(delayMs && { delay: delayMs }) });
+      },
       async enqueueChatRenders(renders) {
         if (renders.length === 0) return;
         await chat.addBulk(renders.map(({ runId, seq }) => ({ name: 'render', data: { runId, seq }, opts: { jobId: `chat-${runId}-${seq}` } })));
       },
     },
     async close() {
-      await Promise.all([story.close(), chat.close()]);
+      await Promise.all([story.close(), deploy.close(), chat.close()]);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { RunSummary } from '../../core/services/runs.js';
 import type { StoryRecord } from '../../core/services/stories.js';
+import type { ApprovalState } from '../../core/services/deploys.js';
 
 /** Slack's limits (Block Kit reference): a section's text 3,000 characters, a header 150, a button's text 75. */
 export const SECTION_TEXT_MAX = 3000;
@@ -18,7 +19,13 @@ const STATUS_ICON: Record<string, string> = {
   cancelled: ':no_entry_sign:',
 };
 
-const STORY_STAGES = ['queued', 'generate', 'validate', 'store', 'done'];
+const STAGES: Record<string, string[]> = {
+  story: ['queued', 'generate', 'validate', 'store', 'done'],
+  deploy: ['resolve', 'gate', 'approval', 'deploy', 'verify'],
+};
+
+export const ACTION_APPROVE = 'deploy_approve';
+export const ACTION_REJECT = 'deploy_reject';
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function escapeMrkdwn(s: string): string {
@@ -35,8 +42,9 @@ function who(handle: string): string {
 }
 
 function timeline(run: RunSummary): string {
-  const current = STORY_STAGES.indexOf(run.stage ?? '');
-  return STORY_STAGES.map((s, i) => {
+  const stages = STAGES[run.kind] ?? [];
+  const current = stages.indexOf(run.stage === 'queued' && run.kind === 'deploy' ? 'resolve' : (run.stage ?? ''));
+  return stages.map((s, i) => {
     if (run.status === 'succeeded' || i < current) return `~${s}~ :heavy_check_mark:`;
     if (i === current) return run.status === 'failed' || run.status === 'cancelled' ? `*${s}* :x:` : `*${s}*`;
     return s;
@@ -51,7 +59,11 @@ export function runMessage(run: RunSummary, webUrl: string) {
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(`${headline}\n>${escapeMrkdwn(description)}`, SECTION_TEXT_MAX) } },
   ];
-  if (run.kind === 'story') blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: timeline(run) }] });
+  if (STAGES[run.kind]) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: timeline(run) }] });
+  if (run.kind === 'deploy' && typeof run.result?.sha === 'string') {
+    const commit = typeof run.result.commitUrl === 'string' ? `<${run.result.commitUrl}|${run.result.sha.slice(0, 7)}>` : run.result.sha.slice(0, 7);
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${escapeMrkdwn(String(run.result.ref ?? ''))} → ${commit}` }] });
+  }
   if (run.error) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`:warning: ${escapeMrkdwn(run.error)}`, SECTION_TEXT_MAX) } });
   }
@@ -119,4 +131,56 @@ export function storyMessage(story: StoryRecord, webUrl: string, runRef: string)
   }
   const text = clip(`User story ${runRef} (confidence ${story.confidenceScore.toFixed(2)}, ${generatorLabel(story)}): ${title}`, FALLBACK_TEXT_MAX);
   return { text, blocks };
+}
+
+function when(iso: string): string {
+  const t = Math.floor(Date.parse(iso) / 1000);
+  return `<!date^${t}^{date_short_pretty} {time}|${iso}>`;
+}
+
+/** The approval request in the run's thread: who may decide, decisions so far, the buttons while open. */
+export function approvalMessage(run: RunSummary, approvals: ApprovalState, webUrl: string) {
+  const env = String(run.input.environment ?? '');
+  const repo = String(run.input.repo ?? '');
+  const deciders = approvals.approvers.length ? approvals.approvers.map(who).join(', ') : 'an admin';
+  const approved = approvals.decisions.filter((d) => d.decision === 'approve').length;
+  const lines = [
+    `*Approval needed* to deploy *${escapeMrkdwn(repo)}* to *${escapeMrkdwn(env)}* (${run.ref}), requested by ${who(run.requestedBy)}.`,
+    `${approvals.required} approval(s) from: ${deciders}${approvals.preventSelfApproval ? ' (not the requester)' : ''}. ${approved} of ${approvals.required} so far.`,
+  ];
+  const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), SECTION_TEXT_MAX) } }];
+  if (approvals.decisions.length) {
+    const decided = approvals.decisions
+      .map((d) => `${d.decision === 'approve' ? ':white_check_mark: approved' : ':x: rejected'} by ${who(d.by)} ${when(d.at)}${d.reason ? `: ${escapeMrkdwn(d.reason)}` : ''}`)
+      .join('\n');
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(decided, SECTION_TEXT_MAX) } });
+  }
+  if (run.status === 'waiting_approval') {
+    blocks.push({
+      type: 'actions',
+      block_id: `approval:${run.id}`,
+      elements: [
+        { type: 'button', action_id: ACTION_APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: run.ref },
+        { type: 'button', action_id: ACTION_REJECT, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: run.ref },
+      ],
+    });
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Expires ${when(approvals.expiresAt)} · or type \`/autodevhub approve ${run.ref}\` / \`reject ${run.ref} <reason>\` · <${webUrl}|Open in AutoDevHub>` }] });
+  } else {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Closed: ${run.status.replace('_', ' ')}${run.stage === 'approval' && run.error ? ` (${escapeMrkdwn(run.error)})` : ''}` }] });
+  }
+  return { text: `Approval needed: ${repo} to ${env} (${run.ref})`, blocks };
+}
+
+/** A finished deploy, posted once in the thread. */
+export function outcomeMessage(run: RunSummary, webUrl: string) {
+  const env = String(run.input.environment ?? '');
+  const url = typeof run.result?.deploymentUrl === 'string' ? run.result.deploymentUrl : null;
+  const sha = typeof run.result?.sha === 'string' ? run.result.sha.slice(0, 7) : '';
+  const text =
+    run.status === 'succeeded'
+      ? `:rocket: ${run.ref} deployed ${sha} to *${escapeMrkdwn(env)}*${url ? `: <${url}|${escapeMrkdwn(url)}>` : ''}`
+      : run.status === 'cancelled'
+        ? `:no_entry_sign: ${run.ref} was cancelled; nothing was deployed.`
+        : `:x: ${run.ref} did not deploy: ${escapeMrkdwn(run.error ?? 'failed')}`;
+  return { text: clip(text.replace(/[*:]/g, ''), FALLBACK_TEXT_MAX), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(`${text}\n<${webUrl}|Details>`, SECTION_TEXT_MAX) } }] };
 }

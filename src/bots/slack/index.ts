@@ -9,7 +9,8 @@ import { runCommand } from '../../core/services/commands.js';
 import { acceptStory, regenerateStory } from '../../core/services/stories.js';
 import { findRun } from '../../core/services/runs.js';
 import { HonoSlackReceiver, type SlackHttpRequest, type SlackHttpResponse } from './receiver.js';
-import { ACTION_ACCEPT, ACTION_REGENERATE, runMessage, storyMessage } from './cards.js';
+import { ACTION_ACCEPT, ACTION_APPROVE, ACTION_REGENERATE, ACTION_REJECT, approvalMessage, outcomeMessage, runMessage, storyMessage } from './cards.js';
+import { decideApproval } from '../../core/services/deploys.js';
 import { slackDeliveryId } from './webhook/parse.js';
 
 export interface SlackAdapterOptions {
@@ -145,6 +146,26 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     }
   });
 
+  // Approve / Reject: the decider is the user Slack signed for, never the button's value, which
+  // only names the run. A refused click is explained privately to the person who clicked.
+  for (const [actionId, decision] of [
+    [ACTION_APPROVE, 'approve'],
+    [ACTION_REJECT, 'reject'],
+  ] as const) {
+    app.action(actionId, async ({ ack, body, action }) => {
+      await ack();
+      if (body.type !== 'block_actions' || action.type !== 'button') return;
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      const actor: Actor = { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null };
+      try {
+        await decideApproval({ ctx: opts.context(), actor }, { run: String(action.value), decision });
+      } catch (err) {
+        if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: errorText(err, randomUUID()) });
+        if (!(err instanceof AppError)) throw err;
+      }
+    });
+  }
+
   app.error(async (err) => {
     opts.logger.error({ err }, 'Slack handler error');
   });
@@ -169,6 +190,22 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       // Slack threads are one level deep: a run message that is itself a reply shares its parent's thread.
       const threadTs = typeof run.input.threadTs === 'string' ? run.input.threadTs : ts;
       const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, ...storyMessage(story, webUrl, run.ref) } as never);
+      return encodeRef(posted.channel ?? channel, posted.ts!);
+    },
+    async upsertApprovalMessage({ run, approvals, webUrl }, runMessageRef, existingRef) {
+      const message = approvalMessage(run, approvals, webUrl);
+      if (existingRef) {
+        const { channel, ts } = decodeRef(existingRef);
+        await client.chat.update({ channel, ts, ...message } as never);
+        return existingRef;
+      }
+      const { channel, ts } = decodeRef(runMessageRef);
+      const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...message } as never);
+      return encodeRef(posted.channel ?? channel, posted.ts!);
+    },
+    async postOutcome({ run, webUrl }, runMessageRef) {
+      const { channel, ts } = decodeRef(runMessageRef);
+      const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...outcomeMessage(run, webUrl) } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
   };

@@ -1,9 +1,10 @@
 import type { Actor, CoreContext } from '../context.js';
 import { parseCommand, usageFor, type Command } from '../commands.js';
-import { AppError, ForbiddenError } from '../errors.js';
+import { AppError, ConflictError, ForbiddenError } from '../errors.js';
 import { FINAL_STATUSES } from '../db/entities.js';
 import { findRun, getRun, listRuns, recordEvent, type RunSummary } from './runs.js';
 import { requestStory } from './stories.js';
+import { cancellable, decideApproval, requestDeploy } from './deploys.js';
 import { audit } from './audit.js';
 
 export interface CommandReply {
@@ -62,13 +63,24 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
       const run = await cancelRun({ ctx, actor }, command.run);
       return { text: `${run.ref} cancelled.`, ephemeral: false, run };
     }
-    case 'docs':
-    case 'deploy':
+    case 'deploy': {
+      const { run, duplicate } = await requestDeploy(
+        { ctx, actor },
+        { environment: command.environment, deliveryId: input.deliveryId, ...(command.repo && { repo: command.repo }), ...(command.ref && { ref: command.ref }) },
+      );
+      return { text: `Queued ${run.ref}: ${String(run.input.description)}. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`, ephemeral: false, run, duplicate };
+    }
     case 'approve':
-    case 'reject':
+    case 'reject': {
+      const { run, outcome } = await decideApproval({ ctx, actor }, { run: command.run, decision: command.verb, ...(command.reason && { reason: command.reason }) });
+      const text =
+        outcome === 'approved' ? `${run.ref} approved; deploying.` : outcome === 'rejected' ? `${run.ref} rejected.` : `Your ${command.verb === 'approve' ? 'approval' : 'rejection'} of ${run.ref} is recorded.`;
+      return { text, ephemeral: false, run };
+    }
+    case 'docs':
     case 'link':
       return {
-        text: `"${command.verb}" is not available on this server yet. Available now: story, status, cancel, help.`,
+        text: `"${command.verb}" is not available on this server yet. Available now: story, deploy, approve, reject, status, cancel, help.`,
         ephemeral: true,
         error: true,
       };
@@ -102,11 +114,15 @@ export async function cancelRun({ ctx, actor }: { ctx: CoreContext; actor: Actor
     throw new ForbiddenError(`Only ${run.requestedBy} or an admin may cancel ${run.ref}.`);
   }
   if (FINAL_STATUSES.includes(run.status)) return run;
+  if (!cancellable(run)) throw new ConflictError(`${run.ref} is already deploying; it can no longer be cancelled.`);
+  // Atomic against an approval moving the run on: once it is deploying, the cancel loses.
   const event = await recordEvent(ctx.em, ctx.publisher, run.id, {
     status: 'cancelled',
     stage: 'cancelled',
     message: `Cancelled by ${actor.id}`,
+    unlessStage: ['deploy', 'verify'],
   });
+  if (!event && run.kind === 'deploy') throw new ConflictError(`${run.ref} is already deploying; it can no longer be cancelled.`);
   if (event) await ctx.scheduler.enqueueChatRender(run.id, event.seq);
   await audit(ctx, { actor: actor.id, action: 'run.cancelled', target: run.ref, source: actor.channel ?? actor.platform });
   return (await findRun(ctx.em, run.id)) ?? run;

@@ -195,8 +195,13 @@ export interface EventPatch {
   progress?: number;
   message: string;
   data?: Record<string, unknown> | null;
+  /** Merged into the run's result (top-level keys replace). */
   result?: Record<string, unknown>;
   error?: string | null;
+  /** Apply only if the run is in one of these statuses: the guard that makes a transition happen once. */
+  expectStatus?: RunStatus[];
+  /** Apply only if the run is not in one of these stages. */
+  unlessStage?: string[];
 }
 
 /**
@@ -213,11 +218,12 @@ export async function appendEvent(em: EntityManager, runId: number, patch: Event
          status = coalesce(?, status),
          stage = case when ? then ? else stage end,
          progress = coalesce(?, progress),
-         result = coalesce(?::jsonb, result),
+         result = case when ?::jsonb is null then result else coalesce(result, '{}'::jsonb) || ?::jsonb end,
          error = case when ? then ? else error end,
          updated_at = now(),
          finished_at = case when coalesce(?, status) in (${finalList}) then now() else finished_at end
-       where id = ? and status not in (${finalList})
+       where id = ? and status not in (${finalList}) ${patch.expectStatus ? `and status in (${patch.expectStatus.map(() => '?').join(', ')})` : ''}
+         ${patch.unlessStage ? `and (stage is null or stage not in (${patch.unlessStage.map(() => '?').join(', ')}))` : ''}
        returning id, number, project_key, kind, last_seq, stage, status, progress
      )
      insert into run_events (run_id, seq, stage, status, progress, message, data)
@@ -230,10 +236,13 @@ export async function appendEvent(em: EntityManager, runId: number, patch: Event
       patch.stage ?? null,
       patch.progress ?? null,
       patch.result ? JSON.stringify(patch.result) : null,
+      patch.result ? JSON.stringify(patch.result) : null,
       patch.error !== undefined,
       patch.error ?? null,
       patch.status ?? null,
       runId,
+      ...(patch.expectStatus ?? []),
+      ...(patch.unlessStage ?? []),
       patch.message,
       patch.data ? JSON.stringify(patch.data) : null,
     ],
@@ -332,7 +341,7 @@ export async function unfinishedRuns(em: EntityManager, kinds: RunKind[]): Promi
   const rows: Row[] = await em
     .getConnection()
     .execute(
-      `select * from workflow_runs where status in ('queued', 'running') and kind in (${kinds.map(() => '?').join(', ')}) order by id`,
+      `select * from workflow_runs where status in ('queued', 'running', 'waiting_approval') and kind in (${kinds.map(() => '?').join(', ')}) order by id`,
       kinds,
     );
   return rows.map(toSummary);

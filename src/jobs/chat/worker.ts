@@ -3,7 +3,8 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ChatAdapter } from '../../core/chat.js';
+import type { ChatAdapter, RunView } from '../../core/chat.js';
+import type { ApprovalState } from '../../core/services/deploys.js';
 import { chatSeq, getRun, markChatRendered, setThreadRef } from '../../core/services/runs.js';
 import { findStoryByRun } from '../../core/services/stories.js';
 import { QUEUE_NAMES, type ChatRenderJob } from '../queues.js';
@@ -59,10 +60,35 @@ export async function renderRunInChat(opts: ChatWorkerOptions, job: Pick<Job<Cha
           .execute(`update user_stories set metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('messageRef', ?::text) where id = ?`, [storyRef, story.id]);
       }
     }
+    if (run.kind === 'deploy') await renderDeployExtras(em, adapter, view, ref);
     await markChatRendered(em, runId, run.lastSeq);
     return 'rendered';
   } finally {
     await opts.connection.eval(RELEASE, 1, lockKey, token);
+  }
+}
+
+async function chatRefs(em: EntityManager, runId: number): Promise<Record<string, string>> {
+  const rows: Array<{ chat_refs: Record<string, string> | string | null }> = await em.getConnection().execute(`select chat_refs from workflow_runs where id = ?`, [runId]);
+  const raw = rows[0]?.chat_refs;
+  return typeof raw === 'string' ? (JSON.parse(raw) as Record<string, string>) : (raw ?? {});
+}
+
+async function saveChatRef(em: EntityManager, runId: number, key: string, ref: string) {
+  await em.getConnection().execute(`update workflow_runs set chat_refs = chat_refs || jsonb_build_object(?::text, ?::text) where id = ?`, [key, ref, runId]);
+}
+
+/** The approval message (edited as decisions come in) and, once, the outcome. */
+async function renderDeployExtras(em: EntityManager, adapter: ChatAdapter, view: RunView, runMessageRef: string) {
+  const refs = await chatRefs(em, view.run.id);
+  const approvals = view.run.result?.approvals as ApprovalState | undefined;
+  if (approvals && adapter.upsertApprovalMessage) {
+    const ref = await adapter.upsertApprovalMessage({ ...view, approvals }, runMessageRef, refs.approval);
+    if (ref !== refs.approval) await saveChatRef(em, view.run.id, 'approval', ref);
+  }
+  const finished = ['succeeded', 'failed', 'cancelled'].includes(view.run.status);
+  if (finished && !refs.outcome && adapter.postOutcome) {
+    await saveChatRef(em, view.run.id, 'outcome', await adapter.postOutcome(view, runMessageRef));
   }
 }
 

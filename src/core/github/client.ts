@@ -1,0 +1,187 @@
+import { Octokit } from '@octokit/rest';
+import { throttling } from '@octokit/plugin-throttling';
+import type { Logger } from 'pino';
+import { NotFoundError, PermanentFailure } from '../errors.js';
+
+/**
+ * What the workflows need from GitHub, through Octokit pointed at GITHUB_API_URL. Rate limits
+ * (403 with x-ratelimit-remaining: 0, 429 with retry-after, secondary limits) are honoured by
+ * Octokit's throttling plugin: it waits as GitHub asks and retries, a few times.
+ */
+
+export type Repo = {
+  owner: string;
+  repo: string;
+};
+
+export function parseRepo(full: string): Repo {
+  const [owner, repo] = full.split('/');
+  if (!owner || !repo) throw new NotFoundError(`"${full}" is not a repository like owner/name.`);
+  return { owner, repo };
+}
+
+export interface CheckItem {
+  name: string;
+  url: string | null;
+}
+
+export interface GateReport {
+  state: 'success' | 'pending' | 'failure';
+  passing: CheckItem[];
+  pending: CheckItem[];
+  failing: CheckItem[];
+  missing: string[];
+}
+
+export interface DeploymentStatus {
+  state: string;
+  environmentUrl: string | null;
+  logUrl: string | null;
+}
+
+export interface GitHubGateway {
+  resolveRef(repo: string, ref?: string): Promise<{ sha: string; ref: string; url: string | null }>;
+  gate(repo: string, sha: string, requiredChecks: string[]): Promise<GateReport>;
+  findDeployment(repo: string, sha: string, environment: string, runRef: string): Promise<{ id: number } | undefined>;
+  createDeployment(repo: string, sha: string, environment: string, runRef: string, description: string): Promise<{ id: number }>;
+  latestDeploymentStatus(repo: string, id: number): Promise<DeploymentStatus | undefined>;
+}
+
+export class TransientGitHubError extends Error {
+  override name = 'TransientGitHubError';
+}
+
+function statusOf(err: unknown): number | undefined {
+  return typeof err === 'object' && err && 'status' in err ? Number((err as { status: unknown }).status) : undefined;
+}
+
+function classify(err: unknown, what: string): Error {
+  const status = statusOf(err);
+  if (status === 401) return new PermanentFailure(`GitHub rejected GITHUB_TOKEN (401) while ${what}.`);
+  if (status === 403 || status === 429 || status === undefined || status >= 500) {
+    return new TransientGitHubError(`GitHub did not answer while ${what} (${status ?? (err as Error).message}).`);
+  }
+  return new PermanentFailure(`GitHub refused ${what} (${status}): ${(err as Error).message}`);
+}
+
+const GOOD_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
+
+export function createGitHub(opts: { token: string; apiUrl: string; logger: Logger; retryAfterBaseMs?: number }): GitHubGateway {
+  const ThrottledOctokit = Octokit.plugin(throttling);
+  const octokit = new ThrottledOctokit({
+    auth: opts.token,
+    baseUrl: opts.apiUrl,
+    userAgent: 'AutoDevHub',
+    log: { debug: () => undefined, info: () => undefined, warn: (m: string) => opts.logger.warn(m), error: (m: string) => opts.logger.error(m) },
+    throttle: {
+      ...(opts.retryAfterBaseMs !== undefined && { retryAfterBaseValue: opts.retryAfterBaseMs }),
+      onRateLimit: (retryAfter, options, _o, retryCount) => {
+        opts.logger.warn({ retryAfter, url: options.url, retryCount }, 'GitHub rate limit: waiting');
+        return retryCount < 3;
+      },
+      onSecondaryRateLimit: (retryAfter, options, _o, retryCount) => {
+        opts.logger.warn({ retryAfter, url: options.url, retryCount }, 'GitHub secondary rate limit: waiting');
+        return retryCount < 3;
+      },
+    },
+  });
+
+  return {
+    async resolveRef(full, ref) {
+      const r = parseRepo(full);
+      let wanted = ref;
+      try {
+        if (!wanted) wanted = (await octokit.rest.repos.get(r)).data.default_branch;
+        const commit = await octokit.rest.repos.getCommit({ ...r, ref: wanted });
+        return { sha: commit.data.sha, ref: wanted, url: commit.data.html_url ?? null };
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404 || status === 422) {
+          throw new PermanentFailure(
+            wanted && ref ? `GitHub knows no ref "${ref}" in ${full}. Name a branch, tag or commit SHA.` : `GitHub knows no repository ${full}, or GITHUB_TOKEN cannot see it.`,
+          );
+        }
+        throw classify(err, `resolving ${ref ?? 'the default branch'} of ${full}`);
+      }
+    },
+
+    async gate(full, sha, requiredChecks) {
+      const r = parseRepo(full);
+      let combined;
+      let runs;
+      try {
+        [combined, runs] = await Promise.all([
+          octokit.rest.repos.getCombinedStatusForRef({ ...r, ref: sha }),
+          octokit.paginate(octokit.rest.checks.listForRef, { ...r, ref: sha, per_page: 100 }),
+        ]);
+      } catch (err) {
+        throw classify(err, `reading the checks of ${sha.slice(0, 7)}`);
+      }
+      const passing: CheckItem[] = [];
+      const pending: CheckItem[] = [];
+      const failing: CheckItem[] = [];
+      const seen = new Set<string>();
+      for (const s of combined.data.statuses) {
+        seen.add(s.context);
+        const item = { name: s.context, url: s.target_url ?? null };
+        if (s.state === 'success') passing.push(item);
+        else if (s.state === 'pending') pending.push(item);
+        else failing.push(item);
+      }
+      for (const c of runs) {
+        seen.add(c.name);
+        const item = { name: c.name, url: c.html_url ?? null };
+        if (c.status !== 'completed') pending.push(item);
+        else if (GOOD_CONCLUSIONS.has(c.conclusion ?? '')) passing.push(item);
+        else failing.push(item);
+      }
+      const missing = requiredChecks.filter((name) => !seen.has(name));
+      const state = failing.length ? 'failure' : pending.length || missing.length ? 'pending' : 'success';
+      return { state, passing, pending, failing, missing };
+    },
+
+    async findDeployment(full, sha, environment, runRef) {
+      const r = parseRepo(full);
+      try {
+        const list = await octokit.rest.repos.listDeployments({ ...r, sha, environment, per_page: 100 });
+        const mine = list.data.find((d) => (d.payload as Record<string, unknown> | string | null) && typeof d.payload === 'object' && (d.payload as Record<string, unknown>).autodevhub_run === runRef);
+        return mine ? { id: mine.id } : undefined;
+      } catch (err) {
+        throw classify(err, `listing deployments of ${full}`);
+      }
+    },
+
+    async createDeployment(full, sha, environment, runRef, description) {
+      const r = parseRepo(full);
+      try {
+        const res = await octokit.rest.repos.createDeployment({
+          ...r,
+          ref: sha,
+          environment,
+          description,
+          auto_merge: false,
+          // The quality gate already ran; GitHub must not block on its own idea of required contexts.
+          required_contexts: [],
+          payload: { autodevhub_run: runRef },
+          production_environment: environment === 'production',
+        });
+        if (!('id' in res.data)) throw new PermanentFailure(`GitHub did not create the deployment: ${JSON.stringify(res.data).slice(0, 200)}`);
+        return { id: res.data.id };
+      } catch (err) {
+        if (err instanceof PermanentFailure) throw err;
+        throw classify(err, `creating a deployment of ${sha.slice(0, 7)} to ${environment}`);
+      }
+    },
+
+    async latestDeploymentStatus(full, id) {
+      const r = parseRepo(full);
+      try {
+        const list = await octokit.rest.repos.listDeploymentStatuses({ ...r, deployment_id: id, per_page: 1 });
+        const s = list.data[0];
+        return s ? { state: s.state, environmentUrl: s.environment_url || null, logUrl: s.log_url || s.target_url || null } : undefined;
+      } catch (err) {
+        throw classify(err, `reading the status of deployment ${id}`);
+      }
+    },
+  };
+}

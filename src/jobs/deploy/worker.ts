@@ -1,0 +1,67 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CoreContext } from '../../core/context.js';
+import { PermanentFailure } from '../../core/errors.js';
+import { advanceDeploy, expireApproval } from '../../core/services/deploys.js';
+import { getRun, recordEvent } from '../../core/services/runs.js';
+import { QUEUE_NAMES, type RunJob } from '../queues.js';
+
+export interface DeployJob extends RunJob {
+  /** How many times this job has waited (checks pending, deployment in progress). */
+  pollAttempt?: number;
+}
+
+async function failRun(ctx: CoreContext, runId: number, message: string) {
+  const event = await recordEvent(ctx.em, ctx.publisher, runId, { status: 'failed', message, error: message });
+  if (event) await ctx.scheduler.enqueueChatRender(runId, event.seq);
+}
+
+/**
+ * Runs a deploy from where it stands until it must wait. Waiting for checks or for GitHub's
+ * deployment status moves this job to the delayed set (no worker slot held, the wait survives
+ * restarts); waiting for people ends the job and schedules the expiry check.
+ */
+export async function processDeployJob(job: Job<DeployJob>, token: string | undefined, ctx: CoreContext): Promise<string> {
+  const { runId } = job.data;
+  if (job.name === 'expire') return (await expireApproval({ ctx, runId })) ? 'expired' : 'already decided';
+  try {
+    for (let i = 0; i < 10; i++) {
+      const next = await advanceDeploy({ ctx, runId, attempt: job.data.pollAttempt ?? 0 });
+      if (next.next === 'continue') continue;
+      if (next.next === 'poll') {
+        await job.updateData({ ...job.data, pollAttempt: (job.data.pollAttempt ?? 0) + 1 });
+        await job.moveToDelayed(Date.now() + next.delayMs, token);
+        throw new DelayedError();
+      }
+      if (next.next === 'wait_approval') {
+        await ctx.scheduler.enqueueRunPhase(await getRun(ctx.em, runId), 'expire', next.timeoutMs);
+        return 'waiting for approval';
+      }
+      return 'done';
+    }
+    throw new Error('deploy did not settle in 10 steps');
+  } catch (err) {
+    if (err instanceof DelayedError) throw err;
+    const message = (err as Error).message;
+    if (err instanceof PermanentFailure) {
+      await failRun(ctx, runId, message);
+      throw new UnrecoverableError(message);
+    }
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) {
+      await failRun(ctx, runId, `Gave up after ${attempts} attempts: ${message}`);
+    } else {
+      const event = await recordEvent(ctx.em, ctx.publisher, runId, { message: `${message} Retrying (attempt ${job.attemptsMade + 1} of ${attempts}).` });
+      if (event) await ctx.scheduler.enqueueChatRender(runId, event.seq);
+    }
+    throw err;
+  }
+}
+
+export function createDeployWorker(opts: { connection: Redis; prefix: string; concurrency: number; context: () => CoreContext }): Worker<DeployJob> {
+  return new Worker<DeployJob>(QUEUE_NAMES.deploy, (job, token) => processDeployJob(job, token, opts.context()), {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency,
+  });
+}
