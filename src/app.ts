@@ -93,6 +93,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       publicUrl: config.publicUrl,
       admins: [...config.admins, 'web:admin'],
       storyCacheTtlSeconds: config.storyCacheTtlSeconds,
+      deployPollBaseMs: config.deployPollBaseMs,
       projects: config.projects,
     };
     const github = 'disabled' in config.github ? undefined : createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl, logger, ...(opts.githubRetryAfterBaseMs !== undefined && { retryAfterBaseMs: opts.githubRetryAfterBaseMs }) });

@@ -53,6 +53,7 @@ const envSchema = z.object({
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.github.com')),
   GITHUB_WEBHOOK_SECRET: optionalString,
+  DEPLOY_POLL_BASE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(10).default(5000)),
   STORY_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(3600)),
   WORKER_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(256).default(8)),
 });
@@ -130,6 +131,8 @@ export interface AppConfig {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   workerConcurrency: number;
   storyCacheTtlSeconds: number;
+  /** First wait when polling GitHub (checks, deployment status); doubles up to 60 s. */
+  deployPollBaseMs: number;
   slack: SlackConfig | { disabled: string };
   github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
@@ -204,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.WORKER_CONCURRENCY,
     storyCacheTtlSeconds: e.STORY_CACHE_TTL_SECONDS,
+    deployPollBaseMs: e.DEPLOY_POLL_BASE_MS,
     slack,
     github: e.GITHUB_TOKEN
       ? { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''), webhookSecret: e.GITHUB_WEBHOOK_SECRET }

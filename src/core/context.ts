@@ -20,7 +20,7 @@ export interface CoreContext {
   cache: StoryCache;
   /** Undefined when GITHUB_TOKEN is not set. */
   github: GitHubGateway | undefined;
-  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds'> & { projects: ProjectConfig[] };
+  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds' | 'deployPollBaseMs'> & { projects: ProjectConfig[] };
   logger: Logger;
 }
 

@@ -89,9 +89,9 @@ function checkList(items: CheckItem[]): string {
   return items.map((c) => (c.url ? `${c.name} (${c.url})` : c.name)).join(', ');
 }
 
-/** Exponential backoff for polling, capped: 5 s, 10 s, 20 s, 40 s, 60 s, 60 s … */
-export function pollDelay(attempt: number): number {
-  return Math.min(60_000, 5000 * 2 ** Math.max(0, attempt));
+/** Exponential backoff for polling, capped at 60 s: with the default base, 5 s, 10 s, 20 s, 40 s, 60 s … */
+export function pollDelay(attempt: number, baseMs = 5000): number {
+  return Math.min(60_000, baseMs * 2 ** Math.max(0, attempt));
 }
 
 async function step(ctx: CoreContext, run: RunSummary, patch: EventPatch) {
@@ -159,7 +159,7 @@ export async function advanceDeploy({ ctx, runId, attempt = 0 }: { ctx: CoreCont
           throw new PermanentFailure(`Quality gate timed out after ${Math.round(waited / 60_000)} min waiting for: ${waitingFor.join(', ')}`);
         }
         await step(ctx, run, { message: `Waiting for checks: ${waitingFor.join(', ')}` });
-        return { next: 'poll', delayMs: pollDelay(attempt) };
+        return { next: 'poll', delayMs: pollDelay(attempt, ctx.config.deployPollBaseMs) };
       }
       await audit(ctx, { actor: 'autodevhub', action: 'deploy.gate_passed', target: run.ref, data: { passing: report.passing.map((c) => c.name) } });
       if (policy.required_approvals > 0) {
@@ -233,7 +233,7 @@ export async function advanceDeploy({ ctx, runId, attempt = 0 }: { ctx: CoreCont
         throw new PermanentFailure(`No final deployment status from GitHub after ${Math.round(waited / 60_000)} min (last: ${status?.state ?? 'none'}).`);
       }
       await step(ctx, run, { message: `Deployment ${status?.state ?? 'pending'}` });
-      return { next: 'poll', delayMs: pollDelay(attempt) };
+      return { next: 'poll', delayMs: pollDelay(attempt, ctx.config.deployPollBaseMs) };
     }
     default:
       throw new PermanentFailure(`Deploy run ${run.ref} is in an unknown stage "${stage}".`);

@@ -1,0 +1,152 @@
+import { startFakeServer, sendJson, type RecordedRequest } from './http.js';
+import type { ServerResponse } from 'node:http';
+
+export interface FakeCheckRun {
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion?: 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required' | null;
+}
+export interface FakeStatus {
+  context: string;
+  state: 'success' | 'pending' | 'failure' | 'error';
+}
+export interface FakeDeployment {
+  id: number;
+  sha: string;
+  ref: string;
+  environment: string;
+  payload: Record<string, unknown>;
+  description: string | null;
+  statuses: Array<{ id: number; state: string; environment_url: string; log_url: string; target_url: string; created_at: string }>;
+}
+
+/**
+ * The GitHub REST API endpoints the deploy workflow uses, with response shapes as GitHub
+ * documents them. Rate-limit modes answer the next requests with 429 + retry-after, or 403 with
+ * x-ratelimit-remaining: 0 and x-ratelimit-reset, as GitHub does.
+ */
+export async function startFakeGitHub(opts: { token: string }) {
+  const repos = new Map<string, { default_branch: string; refs: Record<string, string> }>();
+  const checks = new Map<string, { statuses: FakeStatus[]; runs: FakeCheckRun[] }>();
+  const deployments: FakeDeployment[] = [];
+  let nextId = 1000;
+  const limits: Array<{ match: RegExp; kind: '429' | '403' }> = [];
+  const hooks: { onDeploymentCreated?: (d: FakeDeployment) => void; failCreateOnce?: boolean } = {};
+  const limited: RecordedRequest[] = [];
+
+  const api = (path: string) => path.replace(/^\/api\/v3/, '');
+
+  const fake = await startFakeServer((req, res) => {
+    const auth = String(req.headers.authorization ?? '');
+    if (auth !== `token ${opts.token}` && auth !== `Bearer ${opts.token}`) {
+      return sendJson(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    }
+    const url = new URL(api(req.path), 'http://x');
+    const limit = limits.findIndex((l) => l.match.test(url.pathname));
+    if (limit !== -1) {
+      const [l] = limits.splice(limit, 1);
+      limited.push(req);
+      if (l!.kind === '429') {
+        return sendJson(res, 429, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' }, { 'retry-after': '1' });
+      }
+      return sendJson(res, 403, { message: 'API rate limit exceeded for user.' }, {
+        'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000',
+        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
+      });
+    }
+    route(req, url, res);
+  });
+
+  function route(req: RecordedRequest, url: URL, res: ServerResponse) {
+    const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    if (!m) return sendJson(res, 404, { message: 'Not Found' });
+    const full = `${m[1]}/${m[2]}`;
+    const repo = repos.get(full);
+    if (!repo) return sendJson(res, 404, { message: 'Not Found' });
+    const rest = m[3] ?? '';
+    let r: RegExpExecArray | null;
+    if (req.method === 'GET' && rest === '') return sendJson(res, 200, { id: 1, name: m[2], full_name: full, default_branch: repo.default_branch, private: true });
+    if (req.method === 'GET' && (r = /^\/commits\/([^/]+)\/status$/.exec(rest))) {
+      const sha = repo.refs[decodeURIComponent(r[1]!)] ?? decodeURIComponent(r[1]!);
+      const statuses = checks.get(sha)?.statuses ?? [];
+      const state = statuses.some((s) => s.state === 'failure' || s.state === 'error') ? 'failure' : statuses.some((s) => s.state === 'pending') || statuses.length === 0 ? 'pending' : 'success';
+      return sendJson(res, 200, {
+        state, sha, total_count: statuses.length,
+        statuses: statuses.map((s, i) => ({ id: i + 1, context: s.context, state: s.state, target_url: `https://ci.example.com/${sha}/${s.context}`, description: s.state })),
+      });
+    }
+    if (req.method === 'GET' && (r = /^\/commits\/([^/]+)\/check-runs$/.exec(rest))) {
+      const sha = repo.refs[decodeURIComponent(r[1]!)] ?? decodeURIComponent(r[1]!);
+      const runs = checks.get(sha)?.runs ?? [];
+      return sendJson(res, 200, {
+        total_count: runs.length,
+        check_runs: runs.map((c, i) => ({ id: i + 1, head_sha: sha, name: c.name, status: c.status, conclusion: c.status === 'completed' ? (c.conclusion ?? 'success') : null, html_url: `https://github.com/${full}/runs/${i + 1}` })),
+      });
+    }
+    if (req.method === 'GET' && (r = /^\/commits\/([^/]+)$/.exec(rest))) {
+      const ref = decodeURIComponent(r[1]!);
+      const sha = repo.refs[ref] ?? (Object.values(repo.refs).includes(ref) ? ref : undefined);
+      if (!sha) return sendJson(res, 422, { message: `No commit found for SHA: ${ref}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit' });
+      return sendJson(res, 200, { sha, html_url: `https://github.com/${full}/commit/${sha}`, commit: { message: 'release' } });
+    }
+    if (rest === '/deployments' && req.method === 'GET') {
+      const sha = url.searchParams.get('sha');
+      const env = url.searchParams.get('environment');
+      const list = deployments.filter((d) => (!sha || d.sha === sha) && (!env || d.environment === env)).reverse();
+      return sendJson(res, 200, list.map((d) => deploymentJson(full, d)));
+    }
+    if (rest === '/deployments' && req.method === 'POST') {
+      const body = JSON.parse(req.body) as { ref: string; environment: string; payload: Record<string, unknown> | string; description?: string };
+      const sha = repo.refs[body.ref] ?? body.ref;
+      const d: FakeDeployment = {
+        id: nextId++, sha, ref: body.ref, environment: body.environment,
+        payload: typeof body.payload === 'string' ? (JSON.parse(body.payload) as Record<string, unknown>) : body.payload,
+        description: body.description ?? null, statuses: [],
+      };
+      deployments.push(d);
+      hooks.onDeploymentCreated?.(d);
+      if (hooks.failCreateOnce) {
+        // Created on GitHub's side, but the answer never arrives intact: a crash between
+        // "created" and "recorded", from the caller's point of view.
+        hooks.failCreateOnce = false;
+        return sendJson(res, 502, { message: 'Server Error' });
+      }
+      return sendJson(res, 201, deploymentJson(full, d));
+    }
+    if (req.method === 'GET' && (r = /^\/deployments\/(\d+)\/statuses$/.exec(rest))) {
+      const d = deployments.find((x) => x.id === Number(r![1]));
+      if (!d) return sendJson(res, 404, { message: 'Not Found' });
+      const perPage = Number(url.searchParams.get('per_page') ?? 30);
+      return sendJson(res, 200, [...d.statuses].reverse().slice(0, perPage));
+    }
+    return sendJson(res, 404, { message: 'Not Found' });
+  }
+
+  function deploymentJson(full: string, d: FakeDeployment) {
+    return {
+      id: d.id, sha: d.sha, ref: d.ref, task: 'deploy', environment: d.environment, payload: d.payload, description: d.description,
+      url: `https://api.github.com/repos/${full}/deployments/${d.id}`, statuses_url: `https://api.github.com/repos/${full}/deployments/${d.id}/statuses`,
+      created_at: new Date().toISOString(), updated_at: new Date().toISOString(),
+    };
+  }
+
+  return {
+    ...fake,
+    deployments,
+    limited,
+    hooks,
+    addRepo(full: string, refs: Record<string, string>, defaultBranch = 'main') {
+      repos.set(full, { default_branch: defaultBranch, refs });
+    },
+    setChecks(sha: string, statuses: FakeStatus[], runs: FakeCheckRun[] = []) {
+      checks.set(sha, { statuses, runs });
+    },
+    addDeploymentStatus(id: number, state: string, environmentUrl = '') {
+      const d = deployments.find((x) => x.id === id)!;
+      d.statuses.push({ id: d.statuses.length + 1, state, environment_url: environmentUrl, log_url: `https://ci.example.com/deploy/${id}`, target_url: `https://ci.example.com/deploy/${id}`, created_at: new Date().toISOString() });
+    },
+    rateLimitNext(pathPattern: RegExp, kind: '429' | '403', times = 1) {
+      for (let i = 0; i < times; i++) limits.push({ match: pathPattern, kind });
+    },
+  };
+}
