@@ -21,11 +21,15 @@ import { createStoryWorker } from './jobs/story/worker.js';
 import { createChatWorker } from './jobs/chat/worker.js';
 import { requeueUnfinishedRuns } from './jobs/recovery.js';
 import { createDeployWorker } from './jobs/deploy/worker.js';
+import { createDocsWorker } from './jobs/docs/worker.js';
+import { createOfflineDocsWriter } from './core/docs/writer.js';
+import { createClaudeDocsWriter } from './core/docs/claude.js';
 import { createGitHub } from './core/github/client.js';
 import { createRedisPublisher } from './realtime/publisher.js';
 import { controlChannel, createRealtime, HandshakeRefused, type Realtime } from './realtime/socket.js';
 import { verifyWidgetToken } from './core/services/widget-tokens.js';
 import { createSlackAdapter } from './bots/slack/index.js';
+import { createGitHubWebhooks } from './bots/github/index.js';
 import { createWebRoutes, sessionFrom } from './bots/web/index.js';
 import { createHttpApp } from './http.js';
 
@@ -82,6 +86,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     if (provider.name === 'offline') {
       logger.info('ANTHROPIC_API_KEY is not set: stories come from the offline generator, and are labelled so');
     }
+    const docsWriter = config.anthropic ? createClaudeDocsWriter(config.anthropic) : createOfflineDocsWriter();
     const publisher = createRedisPublisher(redis, config.queuePrefix);
     const queues = createQueues(redis, config.queuePrefix);
     cleanups.push(() => queues.close());
@@ -94,6 +99,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       admins: [...config.admins, 'web:admin'],
       storyCacheTtlSeconds: config.storyCacheTtlSeconds,
       deployPollBaseMs: config.deployPollBaseMs,
+      docsBudgetChars: config.docsBudgetChars,
       projects: config.projects,
     };
     const github = 'disabled' in config.github ? undefined : createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl, logger, ...(opts.githubRetryAfterBaseMs !== undefined && { retryAfterBaseMs: opts.githubRetryAfterBaseMs }) });
@@ -106,6 +112,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       provider,
       cache,
       github,
+      docsWriter,
       config: coreConfig,
       logger,
     });
@@ -126,6 +133,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       workers.push(
         createStoryWorker({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
         createDeployWorker({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
+        createDocsWorker({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
         createChatWorker({
           connection: workerConnection,
           prefix: config.queuePrefix,
@@ -142,7 +150,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       }
       const grace = opts.shutdownGraceMs ?? 8000;
       cleanups.push(() => closeWorkers(workers, grace, logger));
-      await requeueUnfinishedRuns(db.orm.em.fork(), { story: queues.story, deploy: queues.deploy }, logger, (run) => {
+      await requeueUnfinishedRuns(db.orm.em.fork(), { story: queues.story, docs: queues.docs, deploy: queues.deploy }, logger, (run) => {
         const project = config.projects.find((p) => p.key === run.projectKey);
         return project?.environments[String(run.input.environment)]?.timeout;
       });
@@ -164,9 +172,16 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
           await redis.publish(controlChannel(config.queuePrefix), JSON.stringify({ type: 'revoke', tokenId }));
         },
       });
+      const githubHooks =
+        'disabled' in config.github
+          ? { disabled: config.github.disabled }
+          : config.github.webhookSecret
+            ? createGitHubWebhooks({ secret: config.github.webhookSecret, logger, context })
+            : { disabled: 'GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET' };
       const app = createHttpApp({
         logger,
         slack,
+        github: githubHooks,
         web,
         ready: async () => ({
           database: await db.orm.isConnected(),

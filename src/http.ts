@@ -5,16 +5,20 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import type { Logger } from 'pino';
 import { AppError } from './core/errors.js';
 import type { SlackAdapter } from './bots/slack/index.js';
+import type { createGitHubWebhooks } from './bots/github/index.js';
 
 export interface HttpDeps {
   logger: Logger;
   slack: SlackAdapter | { disabled: string };
+  github: ReturnType<typeof createGitHubWebhooks> | { disabled: string };
   web: Hono;
   ready(): Promise<Record<string, boolean>>;
 }
 
 /** Slack's payloads are small; anything near this is not Slack. */
 const SLACK_MAX_BODY = 1024 * 1024;
+/** GitHub caps webhook payloads at 25 MB. */
+const GITHUB_MAX_BODY = 25 * 1024 * 1024;
 
 export function createMetrics() {
   const registry = new Registry();
@@ -87,6 +91,23 @@ export function createHttpApp(deps: HttpDeps): Hono {
     });
     metrics.platformRequests.labels('slack', String(res.status)).inc();
     return c.body(res.body, res.status as 200, { 'content-type': res.contentType });
+  });
+
+  app.post('/github/webhooks', async (c) => {
+    const github = deps.github;
+    if ('disabled' in github) return c.json({ error: 'platform_disabled', message: github.disabled }, 503);
+    const rawBody = await readRawBody(c, GITHUB_MAX_BODY);
+    if (rawBody === undefined) {
+      return c.json({ error: 'payload_too_large', message: `GitHub webhooks are at most ${GITHUB_MAX_BODY} bytes` }, 413, { connection: 'close' });
+    }
+    const res = await github.handle({
+      rawBody,
+      event: c.req.header('x-github-event'),
+      deliveryId: c.req.header('x-github-delivery'),
+      signature: c.req.header('x-hub-signature-256'),
+    });
+    metrics.platformRequests.labels('github', String(res.status)).inc();
+    return c.json(res.body, res.status as 200);
   });
 
   app.route('/', deps.web);

@@ -28,6 +28,8 @@ export interface ChatAdapter {
   upsertApprovalMessage?(view: RunView & { approvals: ApprovalState }, runMessageRef: string, existingRef: string | undefined): Promise<string>;
   /** Posts a finished deploy's outcome in the run's thread, once. */
   postOutcome?(view: RunView, runMessageRef: string): Promise<string>;
+  /** Announces a run in a channel (`slack:C0123`), e.g. a docs pull request; returns the message ref. */
+  postNotice?(view: RunView, channel: string): Promise<string>;
 }
 
 export class NotImplementedError extends Error {

@@ -53,6 +53,7 @@ const envSchema = z.object({
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.github.com')),
   GITHUB_WEBHOOK_SECRET: optionalString,
+  DOCS_AI_BUDGET_CHARS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1000).default(60_000)),
   DEPLOY_POLL_BASE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(10).default(5000)),
   STORY_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(3600)),
   WORKER_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(256).default(8)),
@@ -133,6 +134,8 @@ export interface AppConfig {
   storyCacheTtlSeconds: number;
   /** First wait when polling GitHub (checks, deployment status); doubles up to 60 s. */
   deployPollBaseMs: number;
+  /** How much diff the docs generator reads; the rest is listed as left out. */
+  docsBudgetChars: number;
   slack: SlackConfig | { disabled: string };
   github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
@@ -208,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.WORKER_CONCURRENCY,
     storyCacheTtlSeconds: e.STORY_CACHE_TTL_SECONDS,
     deployPollBaseMs: e.DEPLOY_POLL_BASE_MS,
+    docsBudgetChars: e.DOCS_AI_BUDGET_CHARS,
     slack,
     github: e.GITHUB_TOKEN
       ? { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''), webhookSecret: e.GITHUB_WEBHOOK_SECRET }

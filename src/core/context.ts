@@ -7,6 +7,7 @@ import type { StoryCache } from './services/story-cache.js';
 import type { RunIntake } from './services/intake.js';
 import type { GitHubGateway } from './github/client.js';
 import type { ProjectConfig } from './config.js';
+import type { DocsWriter } from './docs/writer.js';
 
 /** What a core verb may touch; given by the surface or job that calls it. */
 export interface CoreContext {
@@ -20,7 +21,9 @@ export interface CoreContext {
   cache: StoryCache;
   /** Undefined when GITHUB_TOKEN is not set. */
   github: GitHubGateway | undefined;
-  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds' | 'deployPollBaseMs'> & { projects: ProjectConfig[] };
+  /** Writes documentation updates: Claude, or the offline writer. */
+  docsWriter: DocsWriter;
+  config: Pick<AppConfig, 'publicUrl' | 'admins' | 'storyCacheTtlSeconds' | 'deployPollBaseMs' | 'docsBudgetChars'> & { projects: ProjectConfig[] };
   logger: Logger;
 }
 

@@ -11,10 +11,11 @@ export interface ChatRenderJob {
   seq: number;
 }
 
-export const QUEUE_NAMES = { story: 'story', deploy: 'deploy', chat: 'chat' } as const;
+export const QUEUE_NAMES = { story: 'story', docs: 'docs', deploy: 'deploy', chat: 'chat' } as const;
 
 export interface Queues {
   story: Queue<RunJob>;
+  docs: Queue<RunJob>;
   deploy: Queue<RunJob>;
   chat: Queue<ChatRenderJob>;
   scheduler: JobScheduler;
@@ -31,6 +32,16 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       backoff: { type: 'exponential', delay: 2000 },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+  const docs = new Queue<RunJob>(QUEUE_NAMES.docs, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600 },
     },
   });
   const deploy = new Queue<RunJob>(QUEUE_NAMES.deploy, {
@@ -57,10 +68,12 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   const queueFor = (kind: string) => {
     if (kind === 'story') return story;
     if (kind === 'deploy') return deploy;
+    if (kind === 'docs') return docs;
     throw new Error(`no queue for runs of kind ${kind}`);
   };
   return {
     story,
+    docs,
     deploy,
     chat,
     scheduler: {
@@ -86,7 +99,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       },
     },
     async close() {
-      await Promise.all([story.close(), deploy.close(), chat.close()]);
+      await Promise.all([story.close(), docs.close(), deploy.close(), chat.close()]);
     },
   };
 }

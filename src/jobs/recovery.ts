@@ -37,7 +37,7 @@ export async function requeueUnfinishedRuns(
   logger: Logger,
   approvalTimeoutMs?: (run: RunSummary) => number | undefined,
 ): Promise<number> {
-  const runs = await unfinishedRuns(em, Object.keys(queues) as Array<'story' | 'deploy'>);
+  const runs = await unfinishedRuns(em, Object.keys(queues) as Array<'story' | 'docs' | 'deploy'>);
   let requeued = 0;
   for (const run of runs) {
     const queue = queues[run.kind];

@@ -27,6 +27,12 @@ export interface FakeDeployment {
  */
 export async function startFakeGitHub(opts: { token: string }) {
   const repos = new Map<string, { default_branch: string; refs: Record<string, string> }>();
+  const parents = new Map<string, string>();
+  const compares = new Map<string, { files: Array<Record<string, unknown>>; commits: Array<{ sha: string; message: string }> }>();
+  const contents = new Map<string, { content: string; sha: string }>();
+  const branches = new Map<string, string>();
+  const pulls: Array<{ number: number; head: string; base: string; title: string; body: string; state: string }> = [];
+  const commitsMade: Array<{ branch: string; path: string; message: string; content: string }> = [];
   const checks = new Map<string, { statuses: FakeStatus[]; runs: FakeCheckRun[] }>();
   const deployments: FakeDeployment[] = [];
   let nextId = 1000;
@@ -85,9 +91,79 @@ export async function startFakeGitHub(opts: { token: string }) {
     }
     if (req.method === 'GET' && (r = /^\/commits\/([^/]+)$/.exec(rest))) {
       const ref = decodeURIComponent(r[1]!);
-      const sha = repo.refs[ref] ?? (Object.values(repo.refs).includes(ref) ? ref : undefined);
+      const sha = repo.refs[ref] ?? (Object.values(repo.refs).includes(ref) || parents.has(ref) ? ref : undefined);
       if (!sha) return sendJson(res, 422, { message: `No commit found for SHA: ${ref}`, documentation_url: 'https://docs.github.com/rest/commits/commits#get-a-commit' });
-      return sendJson(res, 200, { sha, html_url: `https://github.com/${full}/commit/${sha}`, commit: { message: 'release' } });
+      const parent = parents.get(sha);
+      return sendJson(res, 200, { sha, html_url: `https://github.com/${full}/commit/${sha}`, commit: { message: 'release' }, parents: parent ? [{ sha: parent, url: '' }] : [] });
+    }
+    if (req.method === 'GET' && (r = /^\/compare\/(.+)$/.exec(rest))) {
+      const basehead = decodeURIComponent(r[1]!);
+      const found = compares.get(basehead);
+      if (!found) return sendJson(res, 404, { message: 'Not Found' });
+      const [base, head] = basehead.split('...');
+      return sendJson(res, 200, {
+        status: 'ahead', ahead_by: found.commits.length, behind_by: 0, total_commits: found.commits.length,
+        base_commit: { sha: base }, merge_base_commit: { sha: base },
+        commits: found.commits.map((c) => ({ sha: c.sha, commit: { message: c.message, author: { name: 'Dev' } } })),
+        files: found.files, html_url: `https://github.com/${full}/compare/${base}...${head}`,
+      });
+    }
+    if (rest === '/git/refs' && req.method === 'POST') {
+      const body = JSON.parse(req.body) as { ref: string; sha: string };
+      const name = body.ref.replace(/^refs\/heads\//, '');
+      if (branches.has(`${full}:${name}`)) return sendJson(res, 422, { message: 'Reference already exists' });
+      branches.set(`${full}:${name}`, body.sha);
+      // A new branch starts with the files of its base (the default branch's here).
+      for (const [k, v] of [...contents]) if (k.startsWith(`${full}:${repo.default_branch}:`)) contents.set(k.replace(`:${repo.default_branch}:`, `:${name}:`), v);
+      return sendJson(res, 201, { ref: body.ref, object: { sha: body.sha, type: 'commit' } });
+    }
+    // Octokit sends the ref URL-encoded (heads%2Fautodevhub%2Fdocs-…), which GitHub accepts.
+    if (req.method === 'PATCH' && (r = /^\/git\/refs\/(.+)$/.exec(rest)) && decodeURIComponent(r[1]!).startsWith('heads/')) {
+      const name = decodeURIComponent(r[1]!).replace(/^heads\//, '');
+      const body = JSON.parse(req.body) as { sha: string };
+      branches.set(`${full}:${name}`, body.sha);
+      // Force-moving the branch back to the head drops what was committed on it.
+      for (const [k, v] of [...contents]) if (k.startsWith(`${full}:${repo.default_branch}:`)) contents.set(k.replace(`:${repo.default_branch}:`, `:${name}:`), v);
+      for (const k of [...contents.keys()]) if (k.startsWith(`${full}:${name}:`) && !contents.has(k.replace(`:${name}:`, `:${repo.default_branch}:`))) contents.delete(k);
+      return sendJson(res, 200, { ref: `refs/heads/${name}`, object: { sha: body.sha, type: 'commit' } });
+    }
+    if ((r = /^\/contents\/(.+)$/.exec(rest))) {
+      const path = decodeURIComponent(r[1]!);
+      if (req.method === 'GET') {
+        const ref = url.searchParams.get('ref') ?? repo.default_branch;
+        const file = contents.get(`${full}:${ref}:${path}`);
+        if (!file) return sendJson(res, 404, { message: 'Not Found' });
+        return sendJson(res, 200, { type: 'file', encoding: 'base64', path, name: path.split('/').pop(), sha: file.sha, content: Buffer.from(file.content).toString('base64') });
+      }
+      if (req.method === 'PUT') {
+        const body = JSON.parse(req.body) as { message: string; content: string; branch: string; sha?: string };
+        const key = `${full}:${body.branch}:${path}`;
+        const existing = contents.get(key);
+        if (existing && existing.sha !== body.sha) return sendJson(res, 409, { message: `${path} does not match ${body.sha ?? 'nothing'}` });
+        const content = Buffer.from(body.content, 'base64').toString('utf8');
+        const sha = `blob${nextId++}`;
+        contents.set(key, { content, sha });
+        commitsMade.push({ branch: body.branch, path, message: body.message, content });
+        return sendJson(res, existing ? 200 : 201, { content: { path, sha }, commit: { sha: `c0ffee${nextId++}`.padEnd(40, '0'), message: body.message } });
+      }
+    }
+    if (rest === '/pulls' && req.method === 'GET') {
+      const head = url.searchParams.get('head') ?? '';
+      const state = url.searchParams.get('state') ?? 'open';
+      const list = pulls.filter((p) => `${m[1]}:${p.head}` === head && (state === 'all' || p.state === state));
+      return sendJson(res, 200, list.map((p) => pullJson(full, p)));
+    }
+    if (rest === '/pulls' && req.method === 'POST') {
+      const body = JSON.parse(req.body) as { head: string; base: string; title: string; body: string };
+      const p = { number: pulls.length + 1, head: body.head, base: body.base, title: body.title, body: body.body, state: 'open' };
+      pulls.push(p);
+      return sendJson(res, 201, pullJson(full, p));
+    }
+    if (req.method === 'PATCH' && (r = /^\/pulls\/(\d+)$/.exec(rest))) {
+      const p = pulls.find((x) => x.number === Number(r![1]));
+      if (!p) return sendJson(res, 404, { message: 'Not Found' });
+      Object.assign(p, JSON.parse(req.body) as Record<string, string>);
+      return sendJson(res, 200, pullJson(full, p));
     }
     if (rest === '/deployments' && req.method === 'GET') {
       const sha = url.searchParams.get('sha');
@@ -122,6 +198,10 @@ export async function startFakeGitHub(opts: { token: string }) {
     return sendJson(res, 404, { message: 'Not Found' });
   }
 
+  function pullJson(full: string, p: (typeof pulls)[number]) {
+    return { number: p.number, state: p.state, title: p.title, body: p.body, head: { ref: p.head }, base: { ref: p.base }, html_url: `https://github.com/${full}/pull/${p.number}` };
+  }
+
   function deploymentJson(full: string, d: FakeDeployment) {
     return {
       id: d.id, sha: d.sha, ref: d.ref, task: 'deploy', environment: d.environment, payload: d.payload, description: d.description,
@@ -132,6 +212,18 @@ export async function startFakeGitHub(opts: { token: string }) {
 
   return {
     ...fake,
+    pulls,
+    contents,
+    commitsMade,
+    setParent(sha: string, parent: string) {
+      parents.set(sha, parent);
+    },
+    setCompare(base: string, head: string, files: Array<Record<string, unknown>>, commits: Array<{ sha: string; message: string }>) {
+      compares.set(`${base}...${head}`, { files, commits });
+    },
+    setFile(full: string, branch: string, path: string, content: string) {
+      contents.set(`${full}:${branch}:${path}`, { content, sha: `blob${nextId++}` });
+    },
     deployments,
     limited,
     hooks,

@@ -22,6 +22,7 @@ const STATUS_ICON: Record<string, string> = {
 const STAGES: Record<string, string[]> = {
   story: ['queued', 'generate', 'validate', 'store', 'done'],
   deploy: ['resolve', 'gate', 'approval', 'deploy', 'verify'],
+  docs: ['compare', 'select', 'generate', 'write', 'pull_request'],
 };
 
 export const ACTION_APPROVE = 'deploy_approve';
@@ -183,4 +184,14 @@ export function outcomeMessage(run: RunSummary, webUrl: string) {
         ? `:no_entry_sign: ${run.ref} was cancelled; nothing was deployed.`
         : `:x: ${run.ref} did not deploy: ${escapeMrkdwn(run.error ?? 'failed')}`;
   return { text: clip(text.replace(/[*:]/g, ''), FALLBACK_TEXT_MAX), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(`${text}\n<${webUrl}|Details>`, SECTION_TEXT_MAX) } }] };
+}
+
+/** A docs pull request announced in a linked channel. */
+export function noticeMessage(run: RunSummary, webUrl: string) {
+  const pr = typeof run.result?.pullRequestUrl === 'string' ? run.result.pullRequestUrl : null;
+  const repo = escapeMrkdwn(String(run.input.repo ?? ''));
+  const text = pr
+    ? `:memo: Documentation update for *${repo}* (${run.ref}): <${pr}|${escapeMrkdwn(pr)}>`
+    : `:memo: ${run.ref} for *${repo}*: ${run.status}`;
+  return { text: clip(`Documentation update for ${run.input.repo} (${run.ref}): ${pr ?? run.status}`, FALLBACK_TEXT_MAX), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(`${text}\n<${webUrl}|Details>`, SECTION_TEXT_MAX) } }] };
 }

@@ -9,7 +9,7 @@ import { runCommand } from '../../core/services/commands.js';
 import { acceptStory, regenerateStory } from '../../core/services/stories.js';
 import { findRun } from '../../core/services/runs.js';
 import { HonoSlackReceiver, type SlackHttpRequest, type SlackHttpResponse } from './receiver.js';
-import { ACTION_ACCEPT, ACTION_APPROVE, ACTION_REGENERATE, ACTION_REJECT, approvalMessage, outcomeMessage, runMessage, storyMessage } from './cards.js';
+import { ACTION_ACCEPT, ACTION_APPROVE, ACTION_REGENERATE, ACTION_REJECT, approvalMessage, noticeMessage, outcomeMessage, runMessage, storyMessage } from './cards.js';
 import { decideApproval } from '../../core/services/deploys.js';
 import { slackDeliveryId } from './webhook/parse.js';
 
@@ -203,9 +203,15 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...message } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
+    async postNotice({ run, webUrl }, channel) {
+      const id = channel.replace(/^slack:/, '');
+      const posted = await client.chat.postMessage({ channel: id, ...noticeMessage(run, webUrl) } as never);
+      return encodeRef(posted.channel ?? id, posted.ts!);
+    },
     async postOutcome({ run, webUrl }, runMessageRef) {
       const { channel, ts } = decodeRef(runMessageRef);
-      const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...outcomeMessage(run, webUrl) } as never);
+      const message = run.kind === 'docs' ? noticeMessage(run, webUrl) : outcomeMessage(run, webUrl);
+      const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...message } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
   };

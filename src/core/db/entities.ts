@@ -173,7 +173,24 @@ export const ProcessedDelivery = defineEntity({
   },
 });
 
+export const Documentation = defineEntity({
+  name: 'Documentation',
+  tableName: 'documentation',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    runId: p.bigint('number').unique(),
+    projectKey: p.string(),
+    docType: p.string(),
+    title: p.string(),
+    content: p.text(),
+    filePath: p.string(),
+    versionInfo: p.json<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+});
+
 export const entities = [
+  Documentation,
   Project,
   User,
   Identity,

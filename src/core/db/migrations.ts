@@ -1,5 +1,6 @@
 import { Migration20261121000000_init } from '../../../migrations/Migration20261121000000_init.js';
 import { Migration20261121100000_deploys } from '../../../migrations/Migration20261121100000_deploys.js';
+import { Migration20261121200000_documentation } from '../../../migrations/Migration20261121200000_documentation.js';
 
 /**
  * Migrations are listed here rather than discovered by path: vitest cannot import() a .ts
@@ -9,4 +10,5 @@ import { Migration20261121100000_deploys } from '../../../migrations/Migration20
 export const migrationsList = [
   { name: 'Migration20261121000000_init', class: Migration20261121000000_init },
   { name: 'Migration20261121100000_deploys', class: Migration20261121100000_deploys },
+  { name: 'Migration20261121200000_documentation', class: Migration20261121200000_documentation },
 ];

@@ -39,7 +39,26 @@ export interface DeploymentStatus {
   logUrl: string | null;
 }
 
+export interface ChangedFile {
+  filename: string;
+  status: string;
+  additions: number;
+  deletions: number;
+  /** The unified diff of the file; absent for binary files and very large diffs. */
+  patch: string | undefined;
+}
+
 export interface GitHubGateway {
+  defaultBranch(repo: string): Promise<string>;
+  parentOf(repo: string, sha: string): Promise<string | undefined>;
+  compare(repo: string, base: string, head: string): Promise<{ files: ChangedFile[]; commits: Array<{ sha: string; message: string }> }>;
+  /** Creates the branch at `sha`, or moves it there when it exists. */
+  ensureBranch(repo: string, branch: string, sha: string): Promise<void>;
+  readFile(repo: string, path: string, ref: string): Promise<{ content: string; sha: string } | undefined>;
+  /** Commits the file on the branch; returns the commit SHA. */
+  writeFile(repo: string, input: { path: string; branch: string; content: string; message: string; sha?: string }): Promise<string>;
+  /** Opens a pull request from `branch`, or updates the open one; returns its URL and whether it was new. */
+  upsertPullRequest(repo: string, input: { branch: string; base: string; title: string; body: string }): Promise<{ url: string; number: number; created: boolean }>;
   resolveRef(repo: string, ref?: string): Promise<{ sha: string; ref: string; url: string | null }>;
   gate(repo: string, sha: string, requiredChecks: string[]): Promise<GateReport>;
   findDeployment(repo: string, sha: string, environment: string, runRef: string): Promise<{ id: number } | undefined>;
@@ -87,6 +106,94 @@ export function createGitHub(opts: { token: string; apiUrl: string; logger: Logg
   });
 
   return {
+    async defaultBranch(full) {
+      try {
+        return (await octokit.rest.repos.get(parseRepo(full))).data.default_branch;
+      } catch (err) {
+        if (statusOf(err) === 404) throw new PermanentFailure(`GitHub knows no repository ${full}, or GITHUB_TOKEN cannot see it.`);
+        throw classify(err, `reading ${full}`);
+      }
+    },
+
+    async parentOf(full, sha) {
+      try {
+        return (await octokit.rest.repos.getCommit({ ...parseRepo(full), ref: sha })).data.parents[0]?.sha;
+      } catch (err) {
+        throw classify(err, `reading commit ${sha.slice(0, 7)}`);
+      }
+    },
+
+    async compare(full, base, head) {
+      try {
+        const res = await octokit.rest.repos.compareCommitsWithBasehead({ ...parseRepo(full), basehead: `${base}...${head}`, per_page: 100 });
+        return {
+          files: (res.data.files ?? []).map((f) => ({ filename: f.filename, status: f.status, additions: f.additions, deletions: f.deletions, patch: f.patch })),
+          commits: res.data.commits.map((c) => ({ sha: c.sha, message: c.commit.message })),
+        };
+      } catch (err) {
+        if (statusOf(err) === 404) throw new PermanentFailure(`GitHub cannot compare ${base}...${head} in ${full}: one of them does not exist.`);
+        throw classify(err, `comparing ${base}...${head}`);
+      }
+    },
+
+    async ensureBranch(full, branch, sha) {
+      const r = parseRepo(full);
+      try {
+        await octokit.rest.git.createRef({ ...r, ref: `refs/heads/${branch}`, sha });
+      } catch (err) {
+        if (statusOf(err) !== 422) throw classify(err, `creating branch ${branch}`);
+        try {
+          await octokit.rest.git.updateRef({ ...r, ref: `heads/${branch}`, sha, force: true });
+        } catch (err2) {
+          throw classify(err2, `moving branch ${branch}`);
+        }
+      }
+    },
+
+    async readFile(full, path, ref) {
+      try {
+        const res = await octokit.rest.repos.getContent({ ...parseRepo(full), path, ref });
+        if (Array.isArray(res.data) || res.data.type !== 'file') throw new PermanentFailure(`${path} in ${full} is not a file.`);
+        return { content: Buffer.from(res.data.content, 'base64').toString('utf8'), sha: res.data.sha };
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        if (err instanceof PermanentFailure) throw err;
+        throw classify(err, `reading ${path}`);
+      }
+    },
+
+    async writeFile(full, input) {
+      try {
+        const res = await octokit.rest.repos.createOrUpdateFileContents({
+          ...parseRepo(full),
+          path: input.path,
+          branch: input.branch,
+          message: input.message,
+          content: Buffer.from(input.content, 'utf8').toString('base64'),
+          ...(input.sha && { sha: input.sha }),
+        });
+        return res.data.commit.sha ?? '';
+      } catch (err) {
+        throw classify(err, `writing ${input.path} on ${input.branch}`);
+      }
+    },
+
+    async upsertPullRequest(full, input) {
+      const r = parseRepo(full);
+      try {
+        const open = await octokit.rest.pulls.list({ ...r, state: 'open', head: `${r.owner}:${input.branch}`, per_page: 1 });
+        const existing = open.data[0];
+        if (existing) {
+          await octokit.rest.pulls.update({ ...r, pull_number: existing.number, title: input.title, body: input.body });
+          return { url: existing.html_url, number: existing.number, created: false };
+        }
+        const created = await octokit.rest.pulls.create({ ...r, head: input.branch, base: input.base, title: input.title, body: input.body });
+        return { url: created.data.html_url, number: created.data.number, created: true };
+      } catch (err) {
+        throw classify(err, `opening the pull request from ${input.branch}`);
+      }
+    },
+
     async resolveRef(full, ref) {
       const r = parseRepo(full);
       let wanted = ref;

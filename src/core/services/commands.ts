@@ -5,6 +5,7 @@ import { FINAL_STATUSES } from '../db/entities.js';
 import { findRun, getRun, listRuns, recordEvent, type RunSummary } from './runs.js';
 import { requestStory } from './stories.js';
 import { cancellable, decideApproval, requestDeploy } from './deploys.js';
+import { requestDocs } from './docs.js';
 import { audit } from './audit.js';
 
 export interface CommandReply {
@@ -77,10 +78,16 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
         outcome === 'approved' ? `${run.ref} approved; deploying.` : outcome === 'rejected' ? `${run.ref} rejected.` : `Your ${command.verb === 'approve' ? 'approval' : 'rejection'} of ${run.ref} is recorded.`;
       return { text, ephemeral: false, run };
     }
-    case 'docs':
+    case 'docs': {
+      const { run, duplicate } = await requestDocs(
+        { ctx, actor },
+        { deliveryId: input.deliveryId, ...(command.repo && { repo: command.repo }), ...(command.range && { range: command.range }) },
+      );
+      return { text: `Queued ${run.ref}: ${String(run.input.description)}. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`, ephemeral: false, run, duplicate };
+    }
     case 'link':
       return {
-        text: `"${command.verb}" is not available on this server yet. Available now: story, deploy, approve, reject, status, cancel, help.`,
+        text: `"${command.verb}" is not available on this server yet; link channels to projects in autodevhub.yaml.`,
         ephemeral: true,
         error: true,
       };

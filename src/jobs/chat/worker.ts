@@ -41,12 +41,14 @@ export async function renderRunInChat(opts: ChatWorkerOptions, job: Pick<Job<Cha
     const run = await getRun(em, runId);
     if ((await chatSeq(em, runId)) >= run.lastSeq) return 'up to date';
     const adapter = opts.adapters.get(run.sourcePlatform);
+    const webUrl = `${opts.publicUrl}/runs/${run.ref}`;
+    if (run.kind === 'docs' && run.status === 'succeeded') await announceInLinkedChannels(em, opts, { run, webUrl });
     if (!adapter) {
       await markChatRendered(em, runId, run.lastSeq);
       return 'no chat';
     }
     const story = run.status === 'succeeded' ? await findStoryByRun({ em }, runId) : undefined;
-    const view = { run, story, webUrl: `${opts.publicUrl}/runs/${run.ref}` };
+    const view = { run, story, webUrl };
     const ref = await adapter.upsertRunMessage(view);
     if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
     if (story) {
@@ -60,7 +62,7 @@ export async function renderRunInChat(opts: ChatWorkerOptions, job: Pick<Job<Cha
           .execute(`update user_stories set metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('messageRef', ?::text) where id = ?`, [storyRef, story.id]);
       }
     }
-    if (run.kind === 'deploy') await renderDeployExtras(em, adapter, view, ref);
+    if (run.kind === 'deploy' || run.kind === 'docs') await renderDeployExtras(em, adapter, view, ref);
     await markChatRendered(em, runId, run.lastSeq);
     return 'rendered';
   } finally {
@@ -78,7 +80,7 @@ async function saveChatRef(em: EntityManager, runId: number, key: string, ref: s
   await em.getConnection().execute(`update workflow_runs set chat_refs = chat_refs || jsonb_build_object(?::text, ?::text) where id = ?`, [key, ref, runId]);
 }
 
-/** The approval message (edited as decisions come in) and, once, the outcome. */
+/** The approval message (deploys; edited as decisions come in) and, once, the outcome. */
 async function renderDeployExtras(em: EntityManager, adapter: ChatAdapter, view: RunView, runMessageRef: string) {
   const refs = await chatRefs(em, view.run.id);
   const approvals = view.run.result?.approvals as ApprovalState | undefined;
@@ -89,6 +91,30 @@ async function renderDeployExtras(em: EntityManager, adapter: ChatAdapter, view:
   const finished = ['succeeded', 'failed', 'cancelled'].includes(view.run.status);
   if (finished && !refs.outcome && adapter.postOutcome) {
     await saveChatRef(em, view.run.id, 'outcome', await adapter.postOutcome(view, runMessageRef));
+  }
+}
+
+/**
+ * A finished docs run's pull request, announced once in every channel linked to the project.
+ * Measured here: from the push's arrival to the link being posted.
+ */
+async function announceInLinkedChannels(em: EntityManager, opts: ChatWorkerOptions, view: RunView) {
+  const { run } = view;
+  const channels: Array<{ channel: string }> = await em.getConnection().execute(`select channel from channel_links where project_key = ? order by channel`, [run.projectKey]);
+  const refs = await chatRefs(em, run.id);
+  for (const { channel } of channels) {
+    // The channel the command came from gets the link in its run thread instead.
+    if (channel === run.channel) continue;
+    const adapter = opts.adapters.get(channel.split(':')[0]!);
+    if (!adapter?.postNotice || refs[`notice:${channel}`]) continue;
+    const ref = await adapter.postNotice(view, channel);
+    await saveChatRef(em, run.id, `notice:${channel}`, ref);
+    const receivedAt = Number(run.input.receivedAt);
+    if (Number.isFinite(receivedAt) && !run.result?.pushToLinkMs) {
+      const ms = Date.now() - receivedAt;
+      await em.getConnection().execute(`update workflow_runs set result = coalesce(result, '{}'::jsonb) || jsonb_build_object('pushToLinkMs', ?::int) where id = ?`, [ms, run.id]);
+      opts.logger.info({ run: run.ref, ms }, 'docs pull request announced');
+    }
   }
 }
 

@@ -1,19 +1,14 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CoreContext } from '../../core/context.js';
-import { PermanentFailure } from '../../core/errors.js';
 import { advanceDeploy, expireApproval } from '../../core/services/deploys.js';
-import { getRun, recordEvent } from '../../core/services/runs.js';
+import { getRun } from '../../core/services/runs.js';
+import { handleRunJobError } from '../run-failures.js';
 import { QUEUE_NAMES, type RunJob } from '../queues.js';
 
 export interface DeployJob extends RunJob {
   /** How many times this job has waited (checks pending, deployment in progress). */
   pollAttempt?: number;
-}
-
-async function failRun(ctx: CoreContext, runId: number, message: string) {
-  const event = await recordEvent(ctx.em, ctx.publisher, runId, { status: 'failed', message, error: message });
-  if (event) await ctx.scheduler.enqueueChatRender(runId, event.seq);
 }
 
 /**
@@ -42,19 +37,7 @@ export async function processDeployJob(job: Job<DeployJob>, token: string | unde
     throw new Error('deploy did not settle in 10 steps');
   } catch (err) {
     if (err instanceof DelayedError) throw err;
-    const message = (err as Error).message;
-    if (err instanceof PermanentFailure) {
-      await failRun(ctx, runId, message);
-      throw new UnrecoverableError(message);
-    }
-    const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= attempts) {
-      await failRun(ctx, runId, `Gave up after ${attempts} attempts: ${message}`);
-    } else {
-      const event = await recordEvent(ctx.em, ctx.publisher, runId, { message: `${message} Retrying (attempt ${job.attemptsMade + 1} of ${attempts}).` });
-      if (event) await ctx.scheduler.enqueueChatRender(runId, event.seq);
-    }
-    throw err;
+    return handleRunJobError(job, ctx, runId, err);
   }
 }
 

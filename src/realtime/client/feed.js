@@ -8,7 +8,11 @@
 (function (global) {
   'use strict';
 
-  var STAGES = { story: ['queued', 'generate', 'validate', 'store', 'done'] };
+  var STAGES = {
+    story: ['queued', 'generate', 'validate', 'store', 'done'],
+    deploy: ['resolve', 'gate', 'approval', 'deploy', 'verify'],
+    docs: ['compare', 'select', 'generate', 'write', 'pull_request'],
+  };
   var FINAL = { succeeded: true, failed: true, cancelled: true };
   var LINK_LABELS = { thread: 'Chat thread', run: 'Details', pullRequest: 'Pull request', deployment: 'Deployment' };
 
@@ -165,7 +169,7 @@
     var status = run.status || 'queued';
     var fresh = el(d, 'li', { className: 'adh-run adh-' + status, 'data-run-id': String(run.id), 'data-ref': run.ref, 'data-status': status, 'data-seq': String(this.cursors[run.id] || 0) });
     var stages = STAGES[run.kind] || [];
-    var current = stages.indexOf(run.stage);
+    var current = stages.indexOf(run.stage === 'queued' && run.kind !== 'story' ? stages[0] : run.stage);
     var ref = this.options.runLinks ? el(d, 'a', { className: 'adh-ref', href: '/runs/' + run.ref, text: run.ref }) : el(d, 'span', { className: 'adh-ref', text: run.ref });
     fresh.appendChild(
       el(d, 'div', { className: 'adh-head' }, [

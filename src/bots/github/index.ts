@@ -1,0 +1,52 @@
+import { verify } from '@octokit/webhooks-methods';
+import type { Logger } from 'pino';
+import type { CoreContext } from '../../core/context.js';
+import { requestDocsFromPush, type PushEvent } from '../../core/services/docs.js';
+
+export interface WebhookRequest {
+  rawBody: string;
+  event: string | undefined;
+  deliveryId: string | undefined;
+  signature: string | undefined;
+}
+
+export interface WebhookResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * GitHub's webhooks: X-Hub-Signature-256 checked on the raw body (constant time, by Octokit's
+ * webhooks-methods), then `ping` answered and `push` turned into a docs run. Anything else is
+ * acknowledged and ignored, so GitHub does not mark the hook as failing.
+ */
+export function createGitHubWebhooks(opts: { secret: string; logger: Logger; context: () => CoreContext }) {
+  return {
+    async handle(req: WebhookRequest): Promise<WebhookResponse> {
+      const receivedAt = Date.now();
+      if (!req.signature || !(await verify(opts.secret, req.rawBody, req.signature).catch(() => false))) {
+        return { status: 401, body: { error: 'invalid_signature', message: 'X-Hub-Signature-256 does not match GITHUB_WEBHOOK_SECRET' } };
+      }
+      if (!req.event || !req.deliveryId) return { status: 400, body: { error: 'invalid_request', message: 'X-GitHub-Event and X-GitHub-Delivery are required' } };
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(req.rawBody) as Record<string, unknown>;
+        if (!payload || typeof payload !== 'object') throw new Error('not an object');
+      } catch {
+        return { status: 400, body: { error: 'invalid_body', message: 'the body is not a JSON object (set the hook content type to application/json)' } };
+      }
+      if (req.event === 'ping') return { status: 200, body: { ok: true, zen: payload.zen ?? null, hook_id: payload.hook_id ?? null } };
+      if (req.event !== 'push') return { status: 202, body: { ignored: true, reason: `event "${req.event}" is not handled` } };
+      const push = payload as unknown as PushEvent;
+      if (typeof push.ref !== 'string' || typeof push.after !== 'string' || !push.repository?.full_name) {
+        return { status: 400, body: { error: 'invalid_body', message: 'not a push event payload' } };
+      }
+      const result = await requestDocsFromPush({ ctx: opts.context() }, { push, deliveryId: req.deliveryId, receivedAt });
+      if (result.outcome === 'ignored') {
+        opts.logger.info({ delivery: req.deliveryId, reason: result.reason }, 'push ignored');
+        return { status: 202, body: { ignored: true, reason: result.reason } };
+      }
+      return { status: 202, body: { queued: result.run.ref, duplicate: result.outcome === 'duplicate' } };
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CoreContext } from '../../core/context.js';
+import { generateDocs } from '../../core/services/docs.js';
+import { QUEUE_NAMES, type RunJob } from '../queues.js';
+import { handleRunJobError } from '../run-failures.js';
+
+export async function processDocsJob(job: Job<RunJob>, ctx: CoreContext): Promise<void> {
+  try {
+    await generateDocs({ ctx, runId: job.data.runId });
+  } catch (err) {
+    await handleRunJobError(job, ctx, job.data.runId, err);
+  }
+}
+
+export function createDocsWorker(opts: { connection: Redis; prefix: string; concurrency: number; context: () => CoreContext }): Worker<RunJob> {
+  return new Worker<RunJob>(QUEUE_NAMES.docs, (job) => processDocsJob(job, opts.context()), {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency,
+  });
+}
