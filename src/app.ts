@@ -30,6 +30,7 @@ import { controlChannel, createRealtime, HandshakeRefused, type Realtime } from 
 import { verifyWidgetToken } from './core/services/widget-tokens.js';
 import { createSlackAdapter } from './bots/slack/index.js';
 import { createGitHubWebhooks } from './bots/github/index.js';
+import { createDiscordAdapter } from './bots/discord/index.js';
 import { createWebRoutes, sessionFrom } from './bots/web/index.js';
 import { createHttpApp } from './http.js';
 
@@ -122,8 +123,15 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
         ? config.slack
         : createSlackAdapter({ config: config.slack, logger, publicUrl: config.publicUrl, context });
     if ('disabled' in slack) logger.info(slack.disabled);
+    const discord =
+      'disabled' in config.discord
+        ? config.discord
+        : createDiscordAdapter({ config: config.discord, logger, publicUrl: config.publicUrl, context });
+    if ('disabled' in discord) logger.info(discord.disabled);
+    else cleanups.push(async () => discord.close());
     const adapters = new Map<string, ChatAdapter>();
     if (!('disabled' in slack)) adapters.set('slack', slack.chat);
+    if (!('disabled' in discord)) adapters.set('discord', discord.chat);
 
     const workers: Worker[] = [];
     if (config.role !== 'web') {
@@ -181,6 +189,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       const app = createHttpApp({
         logger,
         slack,
+        discord,
         github: githubHooks,
         web,
         ready: async () => ({

@@ -6,11 +6,13 @@ import type { Logger } from 'pino';
 import { AppError } from './core/errors.js';
 import type { SlackAdapter } from './bots/slack/index.js';
 import type { createGitHubWebhooks } from './bots/github/index.js';
+import type { DiscordAdapter } from './bots/discord/index.js';
 
 export interface HttpDeps {
   logger: Logger;
   slack: SlackAdapter | { disabled: string };
   github: ReturnType<typeof createGitHubWebhooks> | { disabled: string };
+  discord: DiscordAdapter | { disabled: string };
   web: Hono;
   ready(): Promise<Record<string, boolean>>;
 }
@@ -91,6 +93,16 @@ export function createHttpApp(deps: HttpDeps): Hono {
     });
     metrics.platformRequests.labels('slack', String(res.status)).inc();
     return c.body(res.body, res.status as 200, { 'content-type': res.contentType });
+  });
+
+  app.post('/discord/interactions', async (c) => {
+    const discord = deps.discord;
+    if ('disabled' in discord) return c.json({ error: 'platform_disabled', message: discord.disabled }, 503);
+    const rawBody = await readRawBody(c, SLACK_MAX_BODY);
+    if (rawBody === undefined) return c.json({ error: 'payload_too_large', message: 'Discord interactions are small' }, 413, { connection: 'close' });
+    const res = await discord.handle({ rawBody, signature: c.req.header('x-signature-ed25519'), timestamp: c.req.header('x-signature-timestamp') });
+    metrics.platformRequests.labels('discord', String(res.status)).inc();
+    return c.json(res.body as Record<string, unknown>, res.status as 200);
   });
 
   app.post('/github/webhooks', async (c) => {

@@ -12,6 +12,8 @@ export interface RunView {
   story?: StoryRecord | undefined;
   /** The run's page in the web console. */
   webUrl: string;
+  /** Chat references stored with the run (`workflow_runs.chat_refs`), e.g. an interaction token. */
+  refs?: Record<string, string>;
 }
 
 export interface ChatAdapter {

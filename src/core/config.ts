@@ -47,6 +47,10 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://slack.com/api/')),
+  DISCORD_PUBLIC_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{64}$/i, 'must be the 64 hex characters of the application public key').optional()),
+  DISCORD_APPLICATION_ID: optionalString,
+  DISCORD_BOT_TOKEN: optionalString,
+  DISCORD_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://discord.com/api')),
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalUrl,
   ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-4-5')),
@@ -119,6 +123,13 @@ export interface SlackConfig {
   apiUrl: string;
 }
 
+export interface DiscordConfig {
+  publicKey: string;
+  applicationId: string;
+  botToken: string;
+  apiUrl: string;
+}
+
 export interface AppConfig {
   port: number;
   host: string;
@@ -137,6 +148,7 @@ export interface AppConfig {
   /** How much diff the docs generator reads; the rest is listed as left out. */
   docsBudgetChars: number;
   slack: SlackConfig | { disabled: string };
+  discord: DiscordConfig | { disabled: string };
   github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
   admins: string[];
@@ -196,6 +208,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { signingSecret: e.SLACK_SIGNING_SECRET!, botToken: e.SLACK_BOT_TOKEN!, apiUrl: withTrailingSlash(e.SLACK_API_URL) }
       : { disabled: `Slack is not configured: set ${missingSlack.join(' and ')}` };
 
+  const missingDiscord = ['DISCORD_PUBLIC_KEY', 'DISCORD_APPLICATION_ID', 'DISCORD_BOT_TOKEN'].filter((k) => !e[k as keyof typeof e]);
+  const discord: AppConfig['discord'] =
+    missingDiscord.length === 0
+      ? { publicKey: e.DISCORD_PUBLIC_KEY!, applicationId: e.DISCORD_APPLICATION_ID!, botToken: e.DISCORD_BOT_TOKEN!, apiUrl: e.DISCORD_API_URL.replace(/\/$/, '') }
+      : { disabled: `Discord is not configured: set ${missingDiscord.join(', ')}` };
+
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
   return {
     port: e.PORT,
@@ -213,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deployPollBaseMs: e.DEPLOY_POLL_BASE_MS,
     docsBudgetChars: e.DOCS_AI_BUDGET_CHARS,
     slack,
+    discord,
     github: e.GITHUB_TOKEN
       ? { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''), webhookSecret: e.GITHUB_WEBHOOK_SECRET }
       : { disabled: 'GitHub is not configured: set GITHUB_TOKEN', apiUrl: e.GITHUB_API_URL.replace(/\/$/, '') },

@@ -25,6 +25,8 @@ export interface RunCommandInput {
   prefix?: string;
   /** The project to run in, when the surface knows it (the console's project picker). */
   projectKey?: string;
+  /** Chat references to store with a run this command creates (a Discord interaction token). */
+  chatRefs?: Record<string, string>;
 }
 
 /** The one entry point for commands from every surface. Never throws for bad input. */
@@ -49,7 +51,7 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
     case 'story': {
       const { run, duplicate } = await requestStory(
         { ctx, actor },
-        { description: command.description, deliveryId: input.deliveryId, ...(input.projectKey && { projectKey: input.projectKey }) },
+        { description: command.description, deliveryId: input.deliveryId, ...(input.projectKey && { projectKey: input.projectKey }), ...(input.chatRefs && { chatRefs: input.chatRefs }) },
       );
       return {
         text: `Queued ${run.ref}: writing a user story. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`,
@@ -67,7 +69,7 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
     case 'deploy': {
       const { run, duplicate } = await requestDeploy(
         { ctx, actor },
-        { environment: command.environment, deliveryId: input.deliveryId, ...(command.repo && { repo: command.repo }), ...(command.ref && { ref: command.ref }) },
+        { environment: command.environment, deliveryId: input.deliveryId, ...(command.repo && { repo: command.repo }), ...(command.ref && { ref: command.ref }), ...(input.chatRefs && { chatRefs: input.chatRefs }) },
       );
       return { text: `Queued ${run.ref}: ${String(run.input.description)}. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`, ephemeral: false, run, duplicate };
     }
@@ -81,7 +83,7 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
     case 'docs': {
       const { run, duplicate } = await requestDocs(
         { ctx, actor },
-        { deliveryId: input.deliveryId, ...(command.repo && { repo: command.repo }), ...(command.range && { range: command.range }) },
+        { deliveryId: input.deliveryId, ...(command.repo && { repo: command.repo }), ...(command.range && { range: command.range }), ...(input.chatRefs && { chatRefs: input.chatRefs }) },
       );
       return { text: `Queued ${run.ref}: ${String(run.input.description)}. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`, ephemeral: false, run, duplicate };
     }

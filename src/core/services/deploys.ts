@@ -21,6 +21,7 @@ export interface DeployInput {
   environment: string;
   ref?: string;
   deliveryId: string;
+  chatRefs?: Record<string, string>;
 }
 
 export interface ApprovalState {
@@ -78,6 +79,7 @@ export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: A
     input: { repo: project.repo, environment: input.environment, ...(input.ref && { ref: input.ref }), description: `Deploy ${project.repo} to ${input.environment}${input.ref ? ` at ${input.ref}` : ''}` },
     delivery: { platform: actor.platform, id: input.deliveryId },
     message: `Queued: deploy ${project.repo}${input.ref ? ` ${input.ref}` : ''} to ${input.environment}`,
+    ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });
   if (!created.duplicate) {
     await audit(ctx, { actor: actor.id, action: 'deploy.requested', target: created.run.ref, source: actor.channel ?? actor.platform, data: { repo: project.repo, environment: input.environment, ref: input.ref ?? null } });

@@ -80,7 +80,10 @@ export async function requestDocsFromPush({ ctx }: { ctx: CoreContext }, input: 
 }
 
 /** Ingress verb for `/autodevhub docs [owner/repo] [base...head]`. */
-export async function requestDocs({ ctx, actor }: { ctx: CoreContext; actor: Actor }, input: { repo?: string; range?: { base: string; head: string }; deliveryId: string; receivedAt?: number }): Promise<CreatedRun> {
+export async function requestDocs(
+  { ctx, actor }: { ctx: CoreContext; actor: Actor },
+  input: { repo?: string; range?: { base: string; head: string }; deliveryId: string; receivedAt?: number; chatRefs?: Record<string, string> },
+): Promise<CreatedRun> {
   if (!ctx.github) throw new ServiceUnavailableError('Docs need GitHub: set GITHUB_TOKEN.');
   let project: ProjectConfig | undefined;
   if (input.repo) {
@@ -108,6 +111,7 @@ export async function requestDocs({ ctx, actor }: { ctx: CoreContext; actor: Act
     },
     delivery: { platform: actor.platform, id: input.deliveryId },
     message: `Queued: document ${project.repo}`,
+    ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });
   if (!created.duplicate) await audit(ctx, { actor: actor.id, action: 'docs.requested', target: created.run.ref, source: actor.channel ?? actor.platform, data: { repo: project.repo } });
   return created;

@@ -43,6 +43,8 @@ export interface NewRun {
   /** The platform's id for this delivery; a second delivery with the same id creates nothing. */
   delivery: { platform: string; id: string };
   message?: string;
+  /** Chat references known at intake (e.g. a Discord interaction token), stored with the run. */
+  chatRefs?: Record<string, string>;
 }
 
 type Row = Record<string, unknown>;
@@ -129,6 +131,7 @@ export async function createRuns(em: EntityManager, inputs: NewRun[]): Promise<C
     channel: input.channel ?? null,
     input: input.input,
     message: input.message ?? 'Queued',
+    chat_refs: input.chatRefs ?? {},
   }));
   // Each delivery row takes its run id from the sequence before the run exists: within one
   // statement Postgres checks the foreign key at the end, when both rows are there.
@@ -136,17 +139,17 @@ export async function createRuns(em: EntityManager, inputs: NewRun[]): Promise<C
     `with ids as materialized (
        select t.*, nextval('workflow_runs_id_seq') as run_id
        from jsonb_to_recordset(?::jsonb) as t(ord int, platform text, delivery_id text, kind text, project_key text,
-         requested_by text, source_platform text, channel text, input jsonb, message text)
+         requested_by text, source_platform text, channel text, input jsonb, message text, chat_refs jsonb)
      ), d as (
        insert into processed_deliveries (platform, delivery_id, run_id)
        select platform, delivery_id, run_id from ids order by ord
        on conflict (platform, delivery_id) do nothing
        returning run_id
      ), r as (
-       insert into workflow_runs (id, kind, status, stage, progress, project_key, requested_by, source_platform, channel, input, last_seq)
+       insert into workflow_runs (id, kind, status, stage, progress, project_key, requested_by, source_platform, channel, input, last_seq, chat_refs)
        select ids.run_id, ids.kind, 'queued', 'queued', 0,
               coalesce(ids.project_key, (select cl.project_key from channel_links cl where cl.channel = ids.channel)),
-              ids.requested_by, ids.source_platform, ids.channel, ids.input, 1
+              ids.requested_by, ids.source_platform, ids.channel, ids.input, 1, coalesce(ids.chat_refs, '{}'::jsonb)
        from ids join d on d.run_id = ids.run_id
        returning *
      ), e as (

@@ -56,6 +56,7 @@ export interface RequestStoryInput {
   /** Regenerate: the story this one replaces, and the thread to answer in. */
   parentStoryId?: number;
   threadTs?: string;
+  chatRefs?: Record<string, string>;
 }
 
 /** Ingress verb: the request becomes a queued run, stored and enqueued before this resolves. */
@@ -76,6 +77,7 @@ export async function requestStory(
     },
     delivery: { platform: actor.platform, id: input.deliveryId },
     message: input.parentStoryId ? 'Queued: a new version of the story' : 'Queued: writing a user story',
+    ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });
 }
 

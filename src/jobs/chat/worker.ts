@@ -48,7 +48,7 @@ export async function renderRunInChat(opts: ChatWorkerOptions, job: Pick<Job<Cha
       return 'no chat';
     }
     const story = run.status === 'succeeded' ? await findStoryByRun({ em }, runId) : undefined;
-    const view = { run, story, webUrl };
+    const view = { run, story, webUrl, refs: await chatRefs(em, runId) };
     const ref = await adapter.upsertRunMessage(view);
     if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
     if (story) {
