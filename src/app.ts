@@ -31,6 +31,7 @@ import { verifyWidgetToken } from './core/services/widget-tokens.js';
 import { createSlackAdapter } from './bots/slack/index.js';
 import { createGitHubWebhooks } from './bots/github/index.js';
 import { createDiscordAdapter } from './bots/discord/index.js';
+import { createTeamsAdapter } from './bots/teams/index.js';
 import { createWebRoutes, sessionFrom } from './bots/web/index.js';
 import { createHttpApp } from './http.js';
 
@@ -129,7 +130,10 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
         : createDiscordAdapter({ config: config.discord, logger, publicUrl: config.publicUrl, context });
     if ('disabled' in discord) logger.info(discord.disabled);
     else cleanups.push(async () => discord.close());
+    const teams = 'disabled' in config.teams ? config.teams : createTeamsAdapter({ config: config.teams, logger, context });
+    if ('disabled' in teams) logger.info(teams.disabled);
     const adapters = new Map<string, ChatAdapter>();
+    if (!('disabled' in teams)) adapters.set('teams', teams.chat);
     if (!('disabled' in slack)) adapters.set('slack', slack.chat);
     if (!('disabled' in discord)) adapters.set('discord', discord.chat);
 
@@ -190,6 +194,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
         logger,
         slack,
         discord,
+        teams,
         github: githubHooks,
         web,
         ready: async () => ({

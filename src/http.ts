@@ -7,12 +7,14 @@ import { AppError } from './core/errors.js';
 import type { SlackAdapter } from './bots/slack/index.js';
 import type { createGitHubWebhooks } from './bots/github/index.js';
 import type { DiscordAdapter } from './bots/discord/index.js';
+import type { TeamsAdapter } from './bots/teams/index.js';
 
 export interface HttpDeps {
   logger: Logger;
   slack: SlackAdapter | { disabled: string };
   github: ReturnType<typeof createGitHubWebhooks> | { disabled: string };
   discord: DiscordAdapter | { disabled: string };
+  teams: TeamsAdapter | { disabled: string };
   web: Hono;
   ready(): Promise<Record<string, boolean>>;
 }
@@ -103,6 +105,16 @@ export function createHttpApp(deps: HttpDeps): Hono {
     const res = await discord.handle({ rawBody, signature: c.req.header('x-signature-ed25519'), timestamp: c.req.header('x-signature-timestamp') });
     metrics.platformRequests.labels('discord', String(res.status)).inc();
     return c.json(res.body as Record<string, unknown>, res.status as 200);
+  });
+
+  app.post('/api/messages', async (c) => {
+    const teams = deps.teams;
+    if ('disabled' in teams) return c.json({ error: 'platform_disabled', message: teams.disabled }, 503);
+    const rawBody = await readRawBody(c, SLACK_MAX_BODY);
+    if (rawBody === undefined) return c.json({ error: 'payload_too_large', message: 'Bot Framework activities are small' }, 413, { connection: 'close' });
+    const res = await teams.handle({ rawBody, headers: Object.fromEntries(Object.entries(c.req.header()).map(([k, v]) => [k.toLowerCase(), v])) });
+    metrics.platformRequests.labels('teams', String(res.status)).inc();
+    return c.json((res.body ?? {}) as Record<string, unknown>, res.status as 200);
   });
 
   app.post('/github/webhooks', async (c) => {

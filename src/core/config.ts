@@ -51,6 +51,14 @@ const envSchema = z.object({
   DISCORD_APPLICATION_ID: optionalString,
   DISCORD_BOT_TOKEN: optionalString,
   DISCORD_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://discord.com/api')),
+  MICROSOFT_APP_ID: optionalString,
+  MICROSOFT_APP_PASSWORD: optionalString,
+  MICROSOFT_APP_TENANT_ID: optionalString,
+  MICROSOFT_APP_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant')),
+  TEAMS_ALLOW_UNAUTHENTICATED: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
+  BOTFRAMEWORK_OPENID_METADATA_URL: optionalUrl,
+  BOTFRAMEWORK_TOKEN_ISSUER: optionalString,
+  BOTFRAMEWORK_LOGIN_URL: optionalUrl,
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalUrl,
   ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-4-5')),
@@ -130,6 +138,19 @@ export interface DiscordConfig {
   apiUrl: string;
 }
 
+export interface TeamsConfig {
+  /** Empty only in the explicitly flagged local-testing mode. */
+  appId: string;
+  appPassword: string | undefined;
+  tenantId: string | undefined;
+  appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+  unauthenticated: boolean;
+  /** Sovereign clouds and tests: where incoming tokens' keys and issuer come from, and the login authority. */
+  openIdMetadataUrl: string | undefined;
+  tokenIssuer: string | undefined;
+  loginUrl: string | undefined;
+}
+
 export interface AppConfig {
   port: number;
   host: string;
@@ -149,6 +170,7 @@ export interface AppConfig {
   docsBudgetChars: number;
   slack: SlackConfig | { disabled: string };
   discord: DiscordConfig | { disabled: string };
+  teams: TeamsConfig | { disabled: string };
   github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
   admins: string[];
@@ -214,6 +236,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { publicKey: e.DISCORD_PUBLIC_KEY!, applicationId: e.DISCORD_APPLICATION_ID!, botToken: e.DISCORD_BOT_TOKEN!, apiUrl: e.DISCORD_API_URL.replace(/\/$/, '') }
       : { disabled: `Discord is not configured: set ${missingDiscord.join(', ')}` };
 
+  // Without an app id botbuilder accepts unauthenticated activities and posts to whatever
+  // serviceUrl a sender writes: that mode exists only behind an explicit local-testing flag.
+  const teamsBase = {
+    tenantId: e.MICROSOFT_APP_TENANT_ID,
+    appType: e.MICROSOFT_APP_TYPE,
+    openIdMetadataUrl: e.BOTFRAMEWORK_OPENID_METADATA_URL,
+    tokenIssuer: e.BOTFRAMEWORK_TOKEN_ISSUER,
+    loginUrl: e.BOTFRAMEWORK_LOGIN_URL,
+  };
+  const teams: AppConfig['teams'] =
+    e.MICROSOFT_APP_ID && (e.MICROSOFT_APP_PASSWORD || e.MICROSOFT_APP_TYPE === 'UserAssignedMSI')
+      ? { ...teamsBase, appId: e.MICROSOFT_APP_ID, appPassword: e.MICROSOFT_APP_PASSWORD, unauthenticated: false }
+      : e.TEAMS_ALLOW_UNAUTHENTICATED === 'true'
+        ? { ...teamsBase, appId: '', appPassword: undefined, unauthenticated: true }
+        : { disabled: `Teams is not configured: set ${e.MICROSOFT_APP_ID ? 'MICROSOFT_APP_PASSWORD' : 'MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD'}` };
+
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
   return {
     port: e.PORT,
@@ -232,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docsBudgetChars: e.DOCS_AI_BUDGET_CHARS,
     slack,
     discord,
+    teams,
     github: e.GITHUB_TOKEN
       ? { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, ''), webhookSecret: e.GITHUB_WEBHOOK_SECRET }
       : { disabled: 'GitHub is not configured: set GITHUB_TOKEN', apiUrl: e.GITHUB_API_URL.replace(/\/$/, '') },

@@ -1,0 +1,149 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { startFakeBotFramework, teamsAction, teamsMessage } from '../fakes/botframework.js';
+import { startFakeGitHub } from '../fakes/github-api.js';
+import { checkGherkin } from '../../src/core/ai/gherkin.js';
+import { getRun } from '../../src/core/services/runs.js';
+
+const APP_ID = 'bot-app-id';
+const SHA = '9'.repeat(40);
+let bf: Awaited<ReturnType<typeof startFakeBotFramework>>;
+let github: Awaited<ReturnType<typeof startFakeGitHub>>;
+let config: string;
+
+async function post(url: string, activity: unknown, token?: string) {
+  const res = await fetch(`${url}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(activity),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+async function runCount(t: TestApp): Promise<number> {
+  const rows: Array<{ n: string }> = await t.app.context().em.getConnection().execute(`select count(*) as n from workflow_runs`);
+  return Number(rows[0]!.n);
+}
+
+beforeAll(async () => {
+  bf = await startFakeBotFramework();
+  github = await startFakeGitHub({ token: 'ghp_teams' });
+  github.addRepo('acme/web', { main: SHA });
+  github.setChecks(SHA, [{ context: 'ci/build', state: 'success' }]);
+  github.hooks.onDeploymentCreated = (d) => github.addDeploymentStatus(d.id, 'success', 'https://production.acme.test');
+  const dir = mkdtempSync(join(tmpdir(), 'adh-teams-'));
+  config = join(dir, 'autodevhub.yaml');
+  writeFileSync(config, `projects:
+  - key: web
+    repo: acme/web
+    channels: ["teams:19:abc@thread.tacv2"]
+    environments:
+      production: { approvers: ["teams:aad-lead", "teams:aad-dev"], required_approvals: 1, prevent_self_approval: true }
+`);
+});
+afterAll(async () => {
+  await bf?.close();
+  await github?.close();
+});
+
+describe('Teams: authentication', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'app-password', BOTFRAMEWORK_OPENID_METADATA_URL: bf.openIdUrl, AUTODEVHUB_CONFIG: config });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('refuses activities without a valid Bot Framework token, and accepts a valid one', async () => {
+    const activity = () => teamsMessage(bf.url, 'story As a user I want to export invoices so that accounting is easy');
+    const before = await runCount(t);
+    expect((await post(t.url, activity())).status).toBe(401);
+    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url }, await bf.otherKey()))).status).toBe(401);
+    expect((await post(t.url, activity(), await bf.token({ aud: 'someone-else', serviceUrl: bf.url }))).status).toBe(401);
+    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url, expiresIn: '-10m' }))).status).toBe(401);
+    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url, issuer: 'https://evil.example.com' }))).status).toBe(401);
+    // The token's serviceurl claim must match the activity's serviceUrl.
+    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: 'https://elsewhere.example.com' }))).status).toBe(401);
+    expect(await runCount(t)).toBe(before);
+    const ok = await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url }));
+    expect(ok.status).toBe(200);
+    expect(await runCount(t)).toBe(before + 1);
+  });
+});
+
+describe('Teams: refusing to run unauthenticated by accident', () => {
+  it('is switched off without an app id unless the local-testing flag is set', async () => {
+    const t = await startTestApp({ AUTODEVHUB_CONFIG: config });
+    try {
+      const res = await post(t.url, teamsMessage(bf.url, 'help'));
+      expect(res.status).toBe(503);
+      expect(res.body.message).toMatch(/MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD/);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('Teams: flows (local-testing mode, TEAMS_ALLOW_UNAUTHENTICATED=true)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ TEAMS_ALLOW_UNAUTHENTICATED: 'true', GITHUB_TOKEN: 'ghp_teams', GITHUB_API_URL: github.url, DEPLOY_POLL_BASE_MS: '100', AUTODEVHUB_CONFIG: config });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('runs a story: a card posted proactively, updated in place, the story card as a reply', async () => {
+    const msg = teamsMessage(bf.url, 'story As a shopper I want to save my cart so that I can buy later');
+    expect((await post(t.url, msg)).status).toBe(200);
+    const storyPost = await waitFor(() => bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('User story: ')), 15_000, 'story card');
+    const card = storyPost.body.attachments[0].content;
+    const gherkin = card.body.find((b: { fontType?: string }) => b.fontType === 'Monospace').text as string;
+    expect(checkGherkin(gherkin).ok).toBe(true);
+    expect(JSON.stringify(card)).toContain('offline generator');
+    expect(card.actions.map((a: { verb?: string }) => a.verb).filter(Boolean)).toEqual(['story_accept', 'story_regenerate']);
+    const runCardPost = bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('· story ·'))!;
+    expect(storyPost.body.replyToId).toBeDefined();
+    await waitFor(() => bf.calls.find((c) => c.method === 'PUT' && JSON.stringify(c.body).includes('succeeded')), 10_000, 'card updated');
+    expect(runCardPost.conversationId).toBe(msg.conversation.id);
+  });
+
+  it('makes one run for a repeated delivery of the same activity', async () => {
+    const before = await runCount(t);
+    const msg = teamsMessage(bf.url, 'story As an editor I want to archive drafts', 'aad-dev', { id: 'repeat-1' });
+    await post(t.url, msg);
+    await post(t.url, msg);
+    expect(await runCount(t)).toBe(before + 1);
+  });
+
+  it('answers usage for an unknown command in the conversation', async () => {
+    const before = bf.calls.length;
+    expect((await post(t.url, teamsMessage(bf.url, 'frobnicate'))).status).toBe(200);
+    const reply = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('Unknown command "frobnicate"')), 5000, 'usage reply');
+    expect(reply.body.text).toContain('@AutoDevHub story');
+  });
+
+  it('asks for approval with card actions; self-approval is refused to that person only; an approver deploys', async () => {
+    expect((await post(t.url, teamsMessage(bf.url, 'deploy production', 'aad-dev'))).status).toBe(200);
+    const approval = await waitFor(() => bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('Approval needed')), 15_000, 'approval card');
+    const ref = /R-\d+/.exec(JSON.stringify(approval.body.attachments))![0];
+    const self = await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: ref }, 'aad-dev'));
+    expect(self.status).toBe(200);
+    expect(self.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
+    expect(self.body.value).toMatch(/someone else must approve it/);
+    const ok = await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: ref }, 'aad-lead'));
+    expect(ok.body.value).toBe('Done: approved.');
+    const run = await waitFor(async () => {
+      const r = await getRun(t.app.context().em, ref);
+      return ['succeeded', 'failed'].includes(r.status) && r;
+    }, 15_000, 'deploy');
+    expect(run.status).toBe('succeeded');
+    expect(run.requestedBy).toBe('teams:aad-dev');
+    expect(github.deployments.filter((d) => d.payload.autodevhub_run === ref)).toHaveLength(1);
+  });
+});
