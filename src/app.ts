@@ -5,7 +5,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from './core/config.js';
 import type { CoreContext } from './core/context.js';
-import type { ChatAdapter } from './core/chat.js';
+import type { ChatAdapter, DisabledPlatform, PlatformAdapter } from './core/chat.js';
 import type { StoryProvider } from './core/ai/provider.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { openDatabase, type Database } from './core/db/orm.js';
@@ -119,23 +119,32 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       logger,
     });
 
-    const slack =
+    // Each platform is on when its secrets are set, and says once at start why it is off.
+    const platforms: Array<PlatformAdapter | DisabledPlatform> = [
       'disabled' in config.slack
-        ? config.slack
-        : createSlackAdapter({ config: config.slack, logger, publicUrl: config.publicUrl, context });
-    if ('disabled' in slack) logger.info(slack.disabled);
-    const discord =
+        ? { platform: 'slack', route: '/slack/events', disabled: config.slack.disabled }
+        : createSlackAdapter({ config: config.slack, logger, publicUrl: config.publicUrl, context }),
       'disabled' in config.discord
-        ? config.discord
-        : createDiscordAdapter({ config: config.discord, logger, publicUrl: config.publicUrl, context });
-    if ('disabled' in discord) logger.info(discord.disabled);
-    else cleanups.push(async () => discord.close());
-    const teams = 'disabled' in config.teams ? config.teams : createTeamsAdapter({ config: config.teams, logger, context });
-    if ('disabled' in teams) logger.info(teams.disabled);
+        ? { platform: 'discord', route: '/discord/interactions', disabled: config.discord.disabled }
+        : createDiscordAdapter({ config: config.discord, logger, publicUrl: config.publicUrl, context }),
+      'disabled' in config.teams
+        ? { platform: 'teams', route: '/api/messages', disabled: config.teams.disabled }
+        : createTeamsAdapter({ config: config.teams, logger, context }),
+      'disabled' in config.github
+        ? { platform: 'github', route: '/github/webhooks', disabled: `${config.github.disabled} (webhooks)` }
+        : config.github.webhookSecret
+          ? createGitHubWebhooks({ secret: config.github.webhookSecret, logger, context })
+          : { platform: 'github', route: '/github/webhooks', disabled: 'GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET' },
+    ];
     const adapters = new Map<string, ChatAdapter>();
-    if (!('disabled' in teams)) adapters.set('teams', teams.chat);
-    if (!('disabled' in slack)) adapters.set('slack', slack.chat);
-    if (!('disabled' in discord)) adapters.set('discord', discord.chat);
+    for (const p of platforms) {
+      if ('disabled' in p) {
+        logger.info(p.disabled);
+        continue;
+      }
+      if (p.chat) adapters.set(p.platform, p.chat);
+      if (p.close) cleanups.push(async () => p.close?.());
+    }
 
     const workers: Worker[] = [];
     if (config.role !== 'web') {
@@ -184,18 +193,9 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
           await redis.publish(controlChannel(config.queuePrefix), JSON.stringify({ type: 'revoke', tokenId }));
         },
       });
-      const githubHooks =
-        'disabled' in config.github
-          ? { disabled: config.github.disabled }
-          : config.github.webhookSecret
-            ? createGitHubWebhooks({ secret: config.github.webhookSecret, logger, context })
-            : { disabled: 'GitHub webhooks are not configured: set GITHUB_WEBHOOK_SECRET' };
       const app = createHttpApp({
         logger,
-        slack,
-        discord,
-        teams,
-        github: githubHooks,
+        platforms,
         web,
         ready: async () => ({
           database: await db.orm.isConnected(),

@@ -4,25 +4,16 @@ import { requestId } from 'hono/request-id';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { AppError } from './core/errors.js';
-import type { SlackAdapter } from './bots/slack/index.js';
-import type { createGitHubWebhooks } from './bots/github/index.js';
-import type { DiscordAdapter } from './bots/discord/index.js';
-import type { TeamsAdapter } from './bots/teams/index.js';
+import type { DisabledPlatform, PlatformAdapter } from './core/chat.js';
 
 export interface HttpDeps {
   logger: Logger;
-  slack: SlackAdapter | { disabled: string };
-  github: ReturnType<typeof createGitHubWebhooks> | { disabled: string };
-  discord: DiscordAdapter | { disabled: string };
-  teams: TeamsAdapter | { disabled: string };
+  /** Every chat platform and GitHub, each on its own route; disabled ones answer 503. */
+  platforms: Array<PlatformAdapter | DisabledPlatform>;
   web: Hono;
   ready(): Promise<Record<string, boolean>>;
 }
 
-/** Slack's payloads are small; anything near this is not Slack. */
-const SLACK_MAX_BODY = 1024 * 1024;
-/** GitHub caps webhook payloads at 25 MB. */
-const GITHUB_MAX_BODY = 25 * 1024 * 1024;
 
 export function createMetrics() {
   const registry = new Registry();
@@ -73,66 +64,24 @@ export function createHttpApp(deps: HttpDeps): Hono {
     return c.body(await metrics.registry.metrics());
   });
 
-  app.post('/slack/events', async (c) => {
-    const slack = deps.slack;
-    if ('disabled' in slack) {
-      metrics.platformRequests.labels('slack', 'disabled').inc();
-      return c.json({ error: 'platform_disabled', message: slack.disabled }, 503);
-    }
-    const rawBody = await readRawBody(c, SLACK_MAX_BODY);
-    if (rawBody === undefined) {
-      metrics.platformRequests.labels('slack', '413').inc();
-      // The rest of the body is never read, so the connection cannot carry another request.
-      return c.json({ error: 'payload_too_large', message: `Slack requests are at most ${SLACK_MAX_BODY} bytes` }, 413, { connection: 'close' });
-    }
-    const res = await slack.handle({
-      rawBody,
-      contentType: c.req.header('content-type'),
-      signature: c.req.header('x-slack-signature'),
-      timestamp: c.req.header('x-slack-request-timestamp'),
-      retryNum: c.req.header('x-slack-retry-num'),
-      retryReason: c.req.header('x-slack-retry-reason'),
+  for (const platform of deps.platforms) {
+    app.post(platform.route, async function platformWebhook(c) {
+      if ('disabled' in platform) {
+        metrics.platformRequests.labels(platform.platform, 'disabled').inc();
+        return c.json({ error: 'platform_disabled', message: platform.disabled }, 503);
+      }
+      const rawBody = await readRawBody(c, platform.maxBodyBytes);
+      if (rawBody === undefined) {
+        metrics.platformRequests.labels(platform.platform, '413').inc();
+        // The rest of the body is never read, so the connection cannot carry another request.
+        return c.json({ error: 'payload_too_large', message: `${platform.platform} requests are at most ${platform.maxBodyBytes} bytes` }, 413, { connection: 'close' });
+      }
+      const res = await platform.handle({ rawBody, headers: c.req.header() });
+      metrics.platformRequests.labels(platform.platform, String(res.status)).inc();
+      const body = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
+      return c.body(body, res.status as 200, { 'content-type': res.contentType ?? 'application/json', ...res.headers });
     });
-    metrics.platformRequests.labels('slack', String(res.status)).inc();
-    return c.body(res.body, res.status as 200, { 'content-type': res.contentType });
-  });
-
-  app.post('/discord/interactions', async (c) => {
-    const discord = deps.discord;
-    if ('disabled' in discord) return c.json({ error: 'platform_disabled', message: discord.disabled }, 503);
-    const rawBody = await readRawBody(c, SLACK_MAX_BODY);
-    if (rawBody === undefined) return c.json({ error: 'payload_too_large', message: 'Discord interactions are small' }, 413, { connection: 'close' });
-    const res = await discord.handle({ rawBody, signature: c.req.header('x-signature-ed25519'), timestamp: c.req.header('x-signature-timestamp') });
-    metrics.platformRequests.labels('discord', String(res.status)).inc();
-    return c.json(res.body as Record<string, unknown>, res.status as 200);
-  });
-
-  app.post('/api/messages', async (c) => {
-    const teams = deps.teams;
-    if ('disabled' in teams) return c.json({ error: 'platform_disabled', message: teams.disabled }, 503);
-    const rawBody = await readRawBody(c, SLACK_MAX_BODY);
-    if (rawBody === undefined) return c.json({ error: 'payload_too_large', message: 'Bot Framework activities are small' }, 413, { connection: 'close' });
-    const res = await teams.handle({ rawBody, headers: Object.fromEntries(Object.entries(c.req.header()).map(([k, v]) => [k.toLowerCase(), v])) });
-    metrics.platformRequests.labels('teams', String(res.status)).inc();
-    return c.json((res.body ?? {}) as Record<string, unknown>, res.status as 200);
-  });
-
-  app.post('/github/webhooks', async (c) => {
-    const github = deps.github;
-    if ('disabled' in github) return c.json({ error: 'platform_disabled', message: github.disabled }, 503);
-    const rawBody = await readRawBody(c, GITHUB_MAX_BODY);
-    if (rawBody === undefined) {
-      return c.json({ error: 'payload_too_large', message: `GitHub webhooks are at most ${GITHUB_MAX_BODY} bytes` }, 413, { connection: 'close' });
-    }
-    const res = await github.handle({
-      rawBody,
-      event: c.req.header('x-github-event'),
-      deliveryId: c.req.header('x-github-delivery'),
-      signature: c.req.header('x-hub-signature-256'),
-    });
-    metrics.platformRequests.labels('github', String(res.status)).inc();
-    return c.json(res.body, res.status as 200);
-  });
+  }
 
   app.route('/', deps.web);
   return app;

@@ -37,3 +37,40 @@ export interface ChatAdapter {
 export class NotImplementedError extends Error {
   override name = 'NotImplementedError';
 }
+
+/** An incoming platform request as the HTTP layer hands it over: the raw body, exactly as signed. */
+export interface InboundRequest {
+  rawBody: string;
+  /** Lower-case header names. */
+  headers: Record<string, string | undefined>;
+}
+
+export interface InboundResponse {
+  status: number;
+  body: string | Record<string, unknown>;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One platform's surface: where its requests arrive, how they are verified and turned into core
+ * verbs (`handle`), and how runs are shown there (`chat`). The HTTP layer serves every platform
+ * the same way; verification and parsing live in each platform's `webhook/` folder.
+ */
+export interface PlatformAdapter {
+  readonly platform: string;
+  /** The POST route, e.g. /slack/events. */
+  readonly route: string;
+  /** The largest body the platform sends; bigger ones get 413 unread. */
+  readonly maxBodyBytes: number;
+  handle(req: InboundRequest): Promise<InboundResponse>;
+  chat?: ChatAdapter;
+  close?(): void;
+}
+
+/** A platform switched off for want of configuration: its route answers 503 with this reason. */
+export interface DisabledPlatform {
+  readonly platform: string;
+  readonly route: string;
+  readonly disabled: string;
+}

@@ -2,7 +2,7 @@ import { REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, RunView } from '../../core/chat.js';
+import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat.js';
 import type { DiscordConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import { runCommand } from '../../core/services/commands.js';
@@ -173,15 +173,22 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
     },
   };
 
-  return {
+  const platform: PlatformAdapter & { chat: ChatAdapter; rest: REST } = {
+    platform: 'discord',
+    route: '/discord/interactions',
+    maxBodyBytes: 1024 * 1024,
     chat,
-    handle,
     rest,
+    async handle(req) {
+      const res = await handle({ rawBody: req.rawBody, signature: req.headers['x-signature-ed25519'], timestamp: req.headers['x-signature-timestamp'] });
+      return { status: res.status, body: res.body as Record<string, unknown> };
+    },
     close() {
       rest.clearHashSweeper();
       rest.clearHandlerSweeper();
     },
   };
+  return platform;
 }
 
 export type DiscordAdapter = ReturnType<typeof createDiscordAdapter>;

@@ -1,6 +1,7 @@
 import { verify } from '@octokit/webhooks-methods';
 import type { Logger } from 'pino';
 import type { CoreContext } from '../../core/context.js';
+import type { PlatformAdapter } from '../../core/chat.js';
 import { requestDocsFromPush, type PushEvent } from '../../core/services/docs.js';
 
 export interface WebhookRequest {
@@ -20,9 +21,24 @@ export interface WebhookResponse {
  * webhooks-methods), then `ping` answered and `push` turned into a docs run. Anything else is
  * acknowledged and ignored, so GitHub does not mark the hook as failing.
  */
-export function createGitHubWebhooks(opts: { secret: string; logger: Logger; context: () => CoreContext }) {
+export function createGitHubWebhooks(opts: { secret: string; logger: Logger; context: () => CoreContext }): PlatformAdapter {
   return {
-    async handle(req: WebhookRequest): Promise<WebhookResponse> {
+    platform: 'github',
+    route: '/github/webhooks',
+    // GitHub caps webhook payloads at 25 MB.
+    maxBodyBytes: 25 * 1024 * 1024,
+    handle: async (inbound) => {
+      const res = await handleWebhook({
+        rawBody: inbound.rawBody,
+        event: inbound.headers['x-github-event'],
+        deliveryId: inbound.headers['x-github-delivery'],
+        signature: inbound.headers['x-hub-signature-256'],
+      });
+      return { status: res.status, body: res.body };
+    },
+  };
+
+  async function handleWebhook(req: WebhookRequest): Promise<WebhookResponse> {
       const receivedAt = Date.now();
       if (!req.signature || !(await verify(opts.secret, req.rawBody, req.signature).catch(() => false))) {
         return { status: 401, body: { error: 'invalid_signature', message: 'X-Hub-Signature-256 does not match GITHUB_WEBHOOK_SECRET' } };
@@ -47,6 +63,5 @@ export function createGitHubWebhooks(opts: { secret: string; logger: Logger; con
         return { status: 202, body: { ignored: true, reason: result.reason } };
       }
       return { status: 202, body: { queued: result.run.ref, duplicate: result.outcome === 'duplicate' } };
-    },
-  };
+  }
 }

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter } from '../../core/chat.js';
+import type { ChatAdapter, PlatformAdapter } from '../../core/chat.js';
 import type { SlackConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import { runCommand } from '../../core/services/commands.js';
 import { acceptStory, regenerateStory } from '../../core/services/stories.js';
 import { findRun } from '../../core/services/runs.js';
-import { HonoSlackReceiver, type SlackHttpRequest, type SlackHttpResponse } from './receiver.js';
+import { HonoSlackReceiver } from './receiver.js';
 import { ACTION_ACCEPT, ACTION_APPROVE, ACTION_REGENERATE, ACTION_REJECT, approvalMessage, noticeMessage, outcomeMessage, runMessage, storyMessage } from './cards.js';
 import { decideApproval } from '../../core/services/deploys.js';
 import { slackDeliveryId } from './webhook/parse.js';
@@ -21,10 +21,7 @@ export interface SlackAdapterOptions {
   context: () => CoreContext;
 }
 
-export interface SlackAdapter {
-  chat: ChatAdapter;
-  handle(req: SlackHttpRequest): Promise<SlackHttpResponse>;
-}
+export type SlackAdapter = PlatformAdapter & { chat: ChatAdapter };
 
 /** Thread and message references: slack:<channel>:<ts>. */
 export function encodeRef(channel: string, ts: string): string {
@@ -216,5 +213,22 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     },
   };
 
-  return { chat, handle: (req) => receiver.handle(req) };
+  return {
+    platform: 'slack',
+    route: '/slack/events',
+    // Slack's payloads are small; anything near this is not Slack.
+    maxBodyBytes: 1024 * 1024,
+    chat,
+    async handle(req) {
+      const res = await receiver.handle({
+        rawBody: req.rawBody,
+        contentType: req.headers['content-type'],
+        signature: req.headers['x-slack-signature'],
+        timestamp: req.headers['x-slack-request-timestamp'],
+        retryNum: req.headers['x-slack-retry-num'],
+        retryReason: req.headers['x-slack-retry-reason'],
+      });
+      return { status: res.status, body: res.body, contentType: res.contentType };
+    },
+  };
 }

@@ -9,7 +9,7 @@ import {
 } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, RunView } from '../../core/chat.js';
+import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat.js';
 import type { TeamsConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import { runCommand } from '../../core/services/commands.js';
@@ -221,7 +221,17 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
     postOutcome: (view, ref) => send(view, { type: ActivityTypes.Message, replyToId: decodeRef(ref).activityId, text: outcomeText(view.run) }),
   };
 
-  return { chat, handle };
+  const platform: PlatformAdapter & { chat: ChatAdapter } = {
+    platform: 'teams',
+    route: '/api/messages',
+    maxBodyBytes: 1024 * 1024,
+    chat,
+    async handle(req) {
+      const res = await handle(req);
+      return { status: res.status, body: res.body as Record<string, unknown> };
+    },
+  };
+  return platform;
 }
 
 export type TeamsAdapter = ReturnType<typeof createTeamsAdapter>;
