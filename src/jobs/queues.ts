@@ -23,48 +23,24 @@ export interface Queues {
 }
 
 export function createQueues(connection: Redis, prefix: string): Queues {
-  const story = new Queue<RunJob>(QUEUE_NAMES.story, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      // Transient failures (Claude overloaded, network) retry: 2 s, 4 s, 8 s, 16 s.
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 2000 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  });
-  const docs = new Queue<RunJob>(QUEUE_NAMES.docs, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 30 * 24 * 3600 },
-    },
-  });
-  const deploy = new Queue<RunJob>(QUEUE_NAMES.deploy, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      // GitHub outages: 5 s, 10 s, 20 s, 40 s, 80 s, 160 s. Waiting on checks is not a retry (delayed jobs).
-      attempts: 7,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 30 * 24 * 3600 },
-    },
-  });
-  const chat = new Queue<ChatRenderJob>(QUEUE_NAMES.chat, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 500 },
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  });
+  const DAY = 24 * 3600;
+  const queue = <T>(name: string, attempts: number, backoffMs: number, keepDays: { done: number; failed: number }) =>
+    new Queue<T>(name, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        attempts,
+        backoff: { type: 'exponential', delay: backoffMs },
+        removeOnComplete: { age: keepDays.done * DAY, count: 10_000 },
+        removeOnFail: { age: keepDays.failed * DAY },
+      },
+    });
+  // Transient failures (Claude overloaded, network) retry: 2 s, 4 s, 8 s, 16 s.
+  const story = queue<RunJob>(QUEUE_NAMES.story, 5, 2000, { done: 1, failed: 7 });
+  const docs = queue<RunJob>(QUEUE_NAMES.docs, 5, 5000, { done: 7, failed: 30 });
+  // GitHub outages: 5 s … 160 s. Waiting on checks is not a retry (delayed jobs).
+  const deploy = queue<RunJob>(QUEUE_NAMES.deploy, 7, 5000, { done: 7, failed: 30 });
+  const chat = queue<ChatRenderJob>(QUEUE_NAMES.chat, 8, 500, { done: 1 / 24, failed: 7 });
   const queueFor = (kind: string) => {
     if (kind === 'story') return story;
     if (kind === 'deploy') return deploy;

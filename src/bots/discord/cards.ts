@@ -1,6 +1,7 @@
 import type { RunSummary } from '../../core/services/runs.js';
 import type { StoryRecord } from '../../core/services/stories.js';
 import type { ApprovalState } from '../../core/services/deploys.js';
+import { cutAtLine } from '../../core/text.js';
 
 /** Discord's limits: an embed description 4,096 characters, a field value 1,024, a custom_id 100. */
 const DESCRIPTION_MAX = 4096;
@@ -56,13 +57,7 @@ export function runMessage(run: RunSummary, webUrl: string) {
 export function storyMessage(story: StoryRecord, webUrl: string, runRef: string) {
   const fence = '```';
   const room = DESCRIPTION_MAX - 2 * (fence.length + 10);
-  let gherkin = story.gherkin.trimEnd().replace(/```/g, "'''");
-  let truncated = false;
-  if (gherkin.length > room) {
-    const cut = gherkin.lastIndexOf('\n', room - 2);
-    gherkin = `${gherkin.slice(0, cut > 0 ? cut : room - 2)}\n…`;
-    truncated = true;
-  }
+  const { text: gherkin, truncated } = cutAtLine(story.gherkin.trimEnd().replace(/```/g, "'''"), room);
   const title = /^\s*Feature:\s*(.+)$/m.exec(story.gherkin)?.[1] ?? 'User story';
   const generator = story.provider === 'offline' ? 'offline generator (no AI model)' : `Claude (${story.model})`;
   const fields = [

@@ -1,6 +1,7 @@
 import type { RunSummary } from '../../core/services/runs.js';
 import type { StoryRecord } from '../../core/services/stories.js';
 import type { ApprovalState } from '../../core/services/deploys.js';
+import { cutAtLine } from '../../core/text.js';
 
 /** Slack's limits (Block Kit reference): a section's text 3,000 characters, a header 150, a button's text 75. */
 export const SECTION_TEXT_MAX = 3000;
@@ -87,14 +88,7 @@ export function storyMessage(story: StoryRecord, webUrl: string, runRef: string)
   const fence = '```';
   const room = SECTION_TEXT_MAX - fence.length * 2 - 2;
   // Escape first, then measure: escaping lengthens the text. Triple backticks would end the block.
-  let gherkin = escapeMrkdwn(story.gherkin.trimEnd()).replace(/```/g, "'''");
-  let truncated = false;
-  if (gherkin.length > room) {
-    // Cutting at a line break never splits an escape like &amp;.
-    const cut = gherkin.lastIndexOf('\n', room - 2);
-    gherkin = `${gherkin.slice(0, cut > 0 ? cut : room - 2)}\n…`;
-    truncated = true;
-  }
+  const { text: gherkin, truncated } = cutAtLine(escapeMrkdwn(story.gherkin.trimEnd()).replace(/```/g, "'''"), room);
   const title = /^\s*Feature:\s*(.+)$/m.exec(story.gherkin)?.[1] ?? 'User story';
   const facts = [
     `*Confidence* ${story.confidenceScore.toFixed(2)}`,

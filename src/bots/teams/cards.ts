@@ -1,6 +1,7 @@
 import type { RunSummary } from '../../core/services/runs.js';
 import type { StoryRecord } from '../../core/services/stories.js';
 import type { ApprovalState } from '../../core/services/deploys.js';
+import { cutAtLine } from '../../core/text.js';
 
 /** Adaptive Cards (schema 1.4, Universal Actions): the run, the story, the approval. */
 export const VERBS = { accept: 'story_accept', regenerate: 'story_regenerate', approve: 'deploy_approve', reject: 'deploy_reject' } as const;
@@ -37,8 +38,8 @@ export function runCard(run: RunSummary, webUrl: string) {
 }
 
 export function storyCard(story: StoryRecord, webUrl: string, runRef: string) {
-  const limit = 20_000;
-  const gherkin = story.gherkin.length > limit ? `${story.gherkin.slice(0, story.gherkin.lastIndexOf('\n', limit))}\n…` : story.gherkin;
+  // Teams limits a message to about 28 KB; the story card keeps well inside it.
+  const { text: gherkin } = cutAtLine(story.gherkin, 20_000);
   const generator = story.provider === 'offline' ? 'offline generator (no AI model)' : `Claude (${story.model})`;
   const actions: unknown[] = [{ type: 'Action.OpenUrl', title: `Open ${runRef}`, url: webUrl }];
   if (story.status === 'draft') {

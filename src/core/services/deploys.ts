@@ -1,9 +1,10 @@
 import type { Actor, CoreContext } from '../context.js';
 import type { EnvironmentPolicy, ProjectConfig } from '../config.js';
-import { ConflictError, ForbiddenError, NotFoundError, PermanentFailure, ServiceUnavailableError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, PermanentFailure, ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { RunStatus } from '../db/entities.js';
 import { getRun, recordEvent, type CreatedRun, type EventPatch, type RunSummary } from './runs.js';
 import { audit } from './audit.js';
+import { resolveProject } from './projects.js';
 import { identitiesOf, personOf } from './identities.js';
 import type { CheckItem } from '../github/client.js';
 
@@ -50,18 +51,7 @@ function policyFor(project: ProjectConfig, environment: string): EnvironmentPoli
 /** Ingress verb: checks what can be checked without GitHub, then queues the run. */
 export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: Actor }, input: DeployInput): Promise<CreatedRun> {
   if (!ctx.github) throw new ServiceUnavailableError('Deploys need GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise).');
-  let project: ProjectConfig | undefined;
-  if (input.repo) {
-    project = ctx.config.projects.find((p) => p.repo === input.repo);
-    if (!project) throw new NotFoundError(`${input.repo} is not a configured project. Add it to autodevhub.yaml.`);
-  } else {
-    const rows: Array<{ project_key: string }> = actor.channel
-      ? await ctx.em.getConnection().execute(`select project_key from channel_links where channel = ?`, [actor.channel])
-      : [];
-    project = projectFor(ctx, rows[0]?.project_key ?? null);
-    if (!project) throw new ValidationError('This channel is not linked to a project: name the repository, as in "deploy acme/web production".');
-  }
-  if (!project.repo) throw new ValidationError(`Project ${project.key} has no repository configured.`);
+  const project = await resolveProject(ctx, actor, input.repo, 'deploy acme/web production');
   const environments = Object.keys(project.environments);
   if (!project.environments[input.environment]) {
     throw new ValidationError(

@@ -1,9 +1,10 @@
 import type { Actor, CoreContext } from '../context.js';
 import type { ProjectConfig } from '../config.js';
-import { NotFoundError, PermanentFailure, ServiceUnavailableError, ValidationError } from '../errors.js';
+import { PermanentFailure, ServiceUnavailableError } from '../errors.js';
 import { selectFiles } from '../docs/select.js';
 import { getRun, recordEvent, type CreatedRun, type EventPatch, type RunSummary } from './runs.js';
 import { audit } from './audit.js';
+import { resolveProject } from './projects.js';
 
 /**
  * The docs workflow: compare base...head → select the changed source files → write the
@@ -85,16 +86,7 @@ export async function requestDocs(
   input: { repo?: string; range?: { base: string; head: string }; deliveryId: string; receivedAt?: number; chatRefs?: Record<string, string> },
 ): Promise<CreatedRun> {
   if (!ctx.github) throw new ServiceUnavailableError('Docs need GitHub: set GITHUB_TOKEN.');
-  let project: ProjectConfig | undefined;
-  if (input.repo) {
-    project = ctx.config.projects.find((p) => p.repo === input.repo);
-    if (!project) throw new NotFoundError(`${input.repo} is not a configured project. Add it to autodevhub.yaml.`);
-  } else {
-    const rows: Array<{ project_key: string }> = actor.channel ? await ctx.em.getConnection().execute(`select project_key from channel_links where channel = ?`, [actor.channel]) : [];
-    project = ctx.config.projects.find((p) => p.key === rows[0]?.project_key);
-    if (!project) throw new ValidationError('This channel is not linked to a project: name the repository, as in "docs acme/web".');
-  }
-  if (!project.repo) throw new ValidationError(`Project ${project.key} has no repository configured.`);
+  const project = await resolveProject(ctx, actor, input.repo, 'docs acme/web');
   const created = await ctx.intake.submit({
     kind: 'docs',
     requestedBy: actor.id,

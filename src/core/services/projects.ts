@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ProjectConfig } from '../config.js';
+import type { Actor, CoreContext } from '../context.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 
 /** Projects and channel links from the YAML file are upserted at start; the API may add more. */
 export async function syncProjects(em: EntityManager, projects: ProjectConfig[]): Promise<void> {
@@ -17,4 +19,24 @@ export async function syncProjects(em: EntityManager, projects: ProjectConfig[])
       );
     }
   }
+}
+
+/**
+ * The project a command is about: the repository it names, or else the project the channel it
+ * came from is linked to. `example` shows the person how to name one ("deploy acme/web production").
+ */
+export async function resolveProject(ctx: Pick<CoreContext, 'em' | 'config'>, actor: Actor, repo: string | undefined, example: string): Promise<ProjectConfig & { repo: string }> {
+  let project: ProjectConfig | undefined;
+  if (repo) {
+    project = ctx.config.projects.find((p) => p.repo === repo);
+    if (!project) throw new NotFoundError(`${repo} is not a configured project. Add it to autodevhub.yaml.`);
+  } else {
+    const rows: Array<{ project_key: string }> = actor.channel
+      ? await ctx.em.getConnection().execute(`select project_key from channel_links where channel = ?`, [actor.channel])
+      : [];
+    project = ctx.config.projects.find((p) => p.key === rows[0]?.project_key);
+    if (!project) throw new ValidationError(`This channel is not linked to a project: name the repository, as in "${example}".`);
+  }
+  if (!project.repo) throw new ValidationError(`Project ${project.key} has no repository configured.`);
+  return project as ProjectConfig & { repo: string };
 }
