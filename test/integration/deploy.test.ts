@@ -118,6 +118,17 @@ describe('deploy: gate, deployment, report', () => {
     expect(await audits(ack.ref!)).toEqual(['deploy.requested', 'deploy.resolved', 'deploy.gate_passed', 'deploy.created', 'deploy.succeeded']);
   });
 
+  it('links a channel to a project, so commands there may leave out the repository', async () => {
+    const other = async (text: string) =>
+      (await (await postToSlack(t.url, slashCommandBody({ text, user_id: 'U0DEV', channel_id: 'C0OTHER', trigger_id: `link-${++trigger}` }))).json()) as { text: string };
+    expect((await other('deploy staging')).text).toMatch(/not linked to a project: name the repository, as in "deploy acme\/web production"/);
+    expect((await other('link acme/nope')).text).toMatch(/acme\/nope is not a configured project/);
+    expect((await other('link acme/web')).text).toBe('This channel is now linked to acme/web (project web); commands here may leave out the repository.');
+    const queued = await other('deploy staging');
+    expect(queued.text).toMatch(/^Queued R-\d+: Deploy acme\/web to staging/);
+    expect(await audits('slack:C0OTHER')).toEqual(['channel.linked']);
+  });
+
   it('answers an unknown environment with the valid ones, and an unknown ref with a clear failure', async () => {
     const env = await slash('deploy moon');
     expect(env.text).toBe('acme/web has no environment "moon". Valid: staging, gated, production, critical, quick.');

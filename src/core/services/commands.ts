@@ -6,6 +6,7 @@ import { findRun, getRun, listRuns, recordEvent, type RunSummary } from './runs.
 import { requestStory } from './stories.js';
 import { cancellable, decideApproval, requestDeploy } from './deploys.js';
 import { requestDocs } from './docs.js';
+import { linkChannel } from './projects.js';
 import { audit } from './audit.js';
 
 export interface CommandReply {
@@ -87,12 +88,10 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
       );
       return { text: `Queued ${run.ref}: ${String(run.input.description)}. Follow it at ${ctx.config.publicUrl}/runs/${run.ref}`, ephemeral: false, run, duplicate };
     }
-    case 'link':
-      return {
-        text: `"${command.verb}" is not available on this server yet; link channels to projects in autodevhub.yaml.`,
-        ephemeral: true,
-        error: true,
-      };
+    case 'link': {
+      const project = await linkChannel({ ctx, actor }, command.repo);
+      return { text: `This channel is now linked to ${project.repo} (project ${project.key}); commands here may leave out the repository.`, ephemeral: false };
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ProjectConfig } from '../config.js';
 import type { Actor, CoreContext } from '../context.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { audit } from './audit.js';
 
 /** Projects and channel links from the YAML file are upserted at start; the API may add more. */
 export async function syncProjects(em: EntityManager, projects: ProjectConfig[]): Promise<void> {
@@ -39,4 +40,18 @@ export async function resolveProject(ctx: Pick<CoreContext, 'em' | 'config'>, ac
   }
   if (!project.repo) throw new ValidationError(`Project ${project.key} has no repository configured.`);
   return project as ProjectConfig & { repo: string };
+}
+
+/** `link <owner/repo>`: later commands in this channel may leave out the repository. */
+export async function linkChannel({ ctx, actor }: { ctx: Pick<CoreContext, 'em' | 'config'>; actor: Actor }, repo: string): Promise<ProjectConfig> {
+  if (!actor.channel) throw new ValidationError('Link from a channel: there is no channel here to link.');
+  const project = ctx.config.projects.find((p) => p.repo === repo);
+  if (!project) throw new NotFoundError(`${repo} is not a configured project. Add it to autodevhub.yaml first.`);
+  await ctx.em.getConnection().execute(
+    `insert into channel_links (project_key, channel, created_by) values (?, ?, ?)
+     on conflict (channel) do update set project_key = excluded.project_key, created_by = excluded.created_by`,
+    [project.key, actor.channel, actor.id],
+  );
+  await audit(ctx, { actor: actor.id, action: 'channel.linked', target: actor.channel, source: actor.channel, data: { project: project.key, repo } });
+  return project;
 }
