@@ -116,6 +116,10 @@ describe('deploy: gate, deployment, report', () => {
     const runMessage = slack.callsOf('chat.postMessage').find((c) => String(c.args.text).startsWith(`${ack.ref} deploy`))!;
     expect(outcome.args.thread_ts).toBe(runMessage.ts);
     expect(await audits(ack.ref!)).toEqual(['deploy.requested', 'deploy.resolved', 'deploy.gate_passed', 'deploy.created', 'deploy.succeeded']);
+    // The feed (and the widget) get the deployment's link with the final event, and in summaries.
+    const events: Array<{ status: string; data: Record<string, any> | null }> = (await (await fetch(`${t.url}/api/v1/runs/${ack.ref}`, { headers: { cookie: await t.signIn() } })).json()).events;
+    expect(events.at(-1)).toMatchObject({ status: 'succeeded', data: { links: { deployment: 'https://staging.acme.test' } } });
+    expect(done.links).toMatchObject({ deployment: 'https://staging.acme.test' });
   });
 
   it('links a channel to a project, so commands there may leave out the repository', async () => {

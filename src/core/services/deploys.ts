@@ -210,6 +210,7 @@ export async function advanceDeploy({ ctx, runId, attempt = 0 }: { ctx: CoreCont
           progress: 100,
           message: `Deployed ${String(result.sha).slice(0, 7)} to ${environment}${url ? `: ${url}` : ''}`,
           result: { deploymentUrl: url, environmentUrl: status.environmentUrl, logUrl: status.logUrl },
+          ...(url && { data: { links: { deployment: url } } }),
         });
         await audit(ctx, { actor: 'autodevhub', action: 'deploy.succeeded', target: run.ref, data: { deploymentId: id, url } });
         return { next: 'done' };
