@@ -153,6 +153,27 @@ describe('Discord interactions', () => {
     expect(retry.at - limited.at).toBeGreaterThanOrEqual(250);
   });
 
+  it('after 14 minutes, continues with the bot token in the channel instead of the interaction token', async () => {
+    const { createDiscordAdapter } = await import('../../src/bots/discord/index.js');
+    const adapter = createDiscordAdapter({ config: { publicKey: keys.publicKeyHex, applicationId: APP_ID, botToken: BOT, apiUrl: discord.apiUrl }, logger: t.app.logger, publicUrl: 'http://x', context: () => t.app.context() });
+    const run = { id: 1, ref: 'R-1', kind: 'story', status: 'running', stage: 'generate', progress: 10, input: { description: 'x' }, requestedBy: 'discord:111', channel: 'discord:112233', threadRef: 'discord:112233:555', result: null, error: null } as never;
+    const before = discord.calls.length;
+    discord.openInteraction('fresh-token', '112233');
+    const now = Date.now();
+    // Fresh: through the interaction webhook, without the bot token.
+    await adapter.chat.upsertRunMessage({ run, webUrl: 'http://x/runs/R-1', refs: { discord_interaction: `fresh-token|${now}` } }).catch(() => undefined);
+    const fresh = discord.calls.slice(before)[0]!;
+    expect(fresh.route).toBe(`/webhooks/${APP_ID}/fresh-token/messages/555`);
+    expect(fresh.auth).toBeUndefined();
+    // Past 14 minutes: the channel message, with the bot token.
+    const mid = discord.calls.length;
+    await adapter.chat.upsertRunMessage({ run, webUrl: 'http://x/runs/R-1', refs: { discord_interaction: `old-token|${now - 14 * 60_000 - 1000}` } }).catch(() => undefined);
+    const late = discord.calls.slice(mid)[0]!;
+    expect(late.route).toBe('/channels/112233/messages/555');
+    expect(late.auth).toBe(`Bot ${BOT}`);
+    adapter.close?.();
+  });
+
   it('registers the command through the REST API', async () => {
     const { execFile } = await import('node:child_process');
     const { promisify } = await import('node:util');
