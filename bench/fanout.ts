@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { freePort } from './util.js';
+import { BENCH_REDIS as REDIS, benchResources, freePort } from './util.js';
 import { Redis } from 'ioredis';
 import { io as ioClient, type Socket } from 'socket.io-client';
 
@@ -15,8 +13,6 @@ import { io as ioClient, type Socket } from 'socket.io-client';
  * to receipt) and the server's memory per idle connection, and the ratios to the baseline.
  */
 
-const PG = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SIZES = (process.env.BENCH_CLIENTS ?? '1000,5000').split(',').map(Number);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
 const ORIGIN = 'https://status.bench.test';
@@ -114,13 +110,9 @@ async function measure(target: string, url: string, pid: number, metricsUrl: str
 }
 
 export async function runFanoutBench(): Promise<void> {
-  const dbName = `adh_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  const dbUrl = new URL(PG);
-  dbUrl.pathname = `/${dbName}`;
-  const prefix = `adhbench-${randomBytes(4).toString('hex')}`;
+  const resources = await benchResources();
+  const { prefix } = resources;
+  const dbUrl = new URL(resources.dbUrl);
   const configDir = mkdtempSync(join(tmpdir(), 'adh-bench-'));
   writeFileSync(join(configDir, 'autodevhub.yaml'), 'projects:\n  - key: bench\n');
   const results: Result[] = [];
@@ -154,8 +146,7 @@ export async function runFanoutBench(): Promise<void> {
       await stop(bare.child);
     }
   } finally {
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await resources.cleanup();
   }
 
   console.log(`\nfanout: ${EVENTS} events of one run, 150 ms apart, to N clients in one separate process; ${process.platform} ${process.arch}, node ${process.version}\n`);

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { freePort } from './util.js';
+import { BENCH_REDIS as REDIS, benchResources, freePort } from './util.js';
 import { Redis } from 'ioredis';
 import { signSlackRequest } from '../src/bots/slack/webhook/verify.js';
 
@@ -18,8 +18,6 @@ import { signSlackRequest } from '../src/bots/slack/webhook/verify.js';
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const PG = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 
 function startProcess(args: string[], env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
@@ -116,13 +114,9 @@ export async function fire(name: string, url: string, seconds: number, acked?: S
 }
 
 export async function runIngressBench(): Promise<void> {
-  const dbName = `adh_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  const dbUrl = new URL(PG);
-  dbUrl.pathname = `/${dbName}`;
-  const prefix = `adhbench-${randomBytes(4).toString('hex')}`;
+  const resources = await benchResources();
+  const { prefix } = resources;
+  const dbUrl = new URL(resources.dbUrl);
   // Bolt checks the bot token with auth.test once; a local stand-in answers it.
   const fakeSlack = createServer((_req, res) => {
     res.setHeader('content-type', 'application/json');
@@ -165,12 +159,7 @@ export async function runIngressBench(): Promise<void> {
     await stop(bolt);
   } finally {
     fakeSlack.close();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-    const redis = new Redis(REDIS);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await resources.cleanup();
   }
 
   const [ours, bolt] = results as [Figures, Figures];
