@@ -61,17 +61,24 @@ export async function startFakeBotFramework() {
 
 let seq = 0;
 
-/** A Teams channel message mentioning the bot, as the Bot Framework delivers it. */
-export function teamsMessage(serviceUrl: string, text: string, user = 'aad-dev', opts: { id?: string } = {}) {
+/** Who sends, and in which Teams channel conversation: the same for messages and card actions. */
+function channelActivity(serviceUrl: string, user: string) {
   return {
-    type: 'message',
-    id: opts.id ?? `1712345${++seq}`,
     timestamp: new Date().toISOString(),
     serviceUrl,
     channelId: 'msteams',
     from: { id: `29:${user}`, name: user, aadObjectId: user },
     conversation: { isGroup: true, conversationType: 'channel', id: '19:abc@thread.tacv2;messageid=1712345000', tenantId: 'tenant-1' },
     recipient: { id: '28:bot-app-id', name: 'AutoDevHub' },
+  };
+}
+
+/** A Teams channel message mentioning the bot, as the Bot Framework delivers it. */
+export function teamsMessage(serviceUrl: string, text: string, user = 'aad-dev', opts: { id?: string } = {}) {
+  return {
+    type: 'message',
+    id: opts.id ?? `1712345${++seq}`,
+    ...channelActivity(serviceUrl, user),
     textFormat: 'plain',
     text: `<at>AutoDevHub</at> ${text}`,
     entities: [{ type: 'mention', mentioned: { id: '28:bot-app-id', name: 'AutoDevHub' }, text: '<at>AutoDevHub</at>' }],
@@ -85,12 +92,7 @@ export function teamsAction(serviceUrl: string, verb: string, data: Record<strin
     type: 'invoke',
     name: 'adaptiveCard/action',
     id: `invoke-${++seq}`,
-    timestamp: new Date().toISOString(),
-    serviceUrl,
-    channelId: 'msteams',
-    from: { id: `29:${user}`, name: user, aadObjectId: user },
-    conversation: { isGroup: true, conversationType: 'channel', id: '19:abc@thread.tacv2;messageid=1712345000', tenantId: 'tenant-1' },
-    recipient: { id: '28:bot-app-id', name: 'AutoDevHub' },
+    ...channelActivity(serviceUrl, user),
     value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
     channelData: { tenant: { id: 'tenant-1' } },
   };

@@ -133,3 +133,24 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface RunDetail {
+  run: { ref: string; status: string; error: string | null };
+  story: Record<string, any> | null;
+  events: Array<{ stage: string; message: string; status: string }>;
+}
+
+/** Types a command in the console (signed in) and waits for the run it queued to finish. */
+export async function consoleRun(t: TestApp, cookie: string, text: string, timeoutMs = 25_000): Promise<RunDetail> {
+  const res = await fetch(`${t.url}/api/v1/commands`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+  });
+  if (res.status !== 202) throw new Error(`the command was not queued: ${res.status} ${await res.text()}`);
+  const { run } = (await res.json()) as { run: { ref: string } };
+  return waitFor(async () => {
+    const body = (await (await fetch(`${t.url}/api/v1/runs/${run.ref}`, { headers: { cookie } })).json()) as RunDetail;
+    return ['succeeded', 'failed', 'cancelled'].includes(body.run.status) && body;
+  }, timeoutMs, `${run.ref} to finish`);
+}

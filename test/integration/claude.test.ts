@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { consoleRun, startTestApp, type TestApp } from '../helpers/app.js';
 import { credentialOf, startFakeAnthropic, type AnthropicScript } from '../fakes/anthropic.js';
 import { checkGherkin } from '../../src/core/ai/gherkin.js';
 
@@ -40,19 +40,7 @@ afterEach(async () => {
 async function runStory(script: AnthropicScript, key = KEY) {
   fake = await startFakeAnthropic({ apiKey: KEY, script });
   t = await startTestApp({ ANTHROPIC_API_KEY: key, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_MODEL: 'claude-test-model' });
-  const cookie = await t.signIn();
-  const res = await fetch(`${t.url}/api/v1/commands`, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/json' },
-    body: JSON.stringify({ text: 'story As a shopper I want to save my cart so that I can buy later' }),
-  });
-  expect(res.status).toBe(202);
-  const { run } = (await res.json()) as { run: { ref: string } };
-  const detail = await waitFor(async () => {
-    const r = await fetch(`${t!.url}/api/v1/runs/${run.ref}`, { headers: { cookie } });
-    const body = (await r.json()) as { run: { status: string; error: string | null }; story: Record<string, unknown> | null; events: Array<{ stage: string; message: string }> };
-    return ['succeeded', 'failed'].includes(body.run.status) && body;
-  }, 25_000, 'run to finish');
+  const detail = await consoleRun(t, await t.signIn(), 'story As a shopper I want to save my cart so that I can buy later');
   return detail;
 }
 

@@ -107,61 +107,49 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     await client.chat.postMessage({ channel: event.channel, thread_ts: event.thread_ts ?? event.ts, text: reply.text });
   });
 
-  app.action(ACTION_ACCEPT, async ({ ack, body, action }) => {
-    await ack();
-    if (body.type !== 'block_actions' || action.type !== 'button') return;
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const actor: Actor = { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null };
-    try {
-      const ctx = opts.context();
-      const story = await acceptStory({ ctx, actor }, Number(action.value));
-      const run = await findRun(ctx.em, story.runId);
-      if (channel && body.message?.ts && run) {
-        await client.chat.update({ channel, ts: body.message.ts, ...storyMessage(story, `${opts.publicUrl}/runs/${run.ref}`, run.ref) } as never);
-      }
-    } catch (err) {
-      if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: errorText(err, randomUUID()) });
-      if (!(err instanceof AppError)) throw err;
-    }
-  });
-
-  app.action(ACTION_REGENERATE, async ({ ack, body, action }) => {
-    await ack();
-    if (body.type !== 'block_actions' || action.type !== 'button') return;
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    // The user comes from the verified payload, never from the button's value.
-    const actor: Actor = { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null };
-    const threadTs = (body.message as { thread_ts?: string; ts?: string } | undefined)?.thread_ts ?? body.message?.ts;
-    try {
-      await regenerateStory({ ctx: opts.context(), actor }, Number(action.value), {
-        deliveryId: slackDeliveryId(body as never) ?? randomUUID(),
-        ...(threadTs && { threadTs }),
-      });
-    } catch (err) {
-      if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: errorText(err, randomUUID()) });
-      if (!(err instanceof AppError)) throw err;
-    }
-  });
-
-  // Approve / Reject: the decider is the user Slack signed for, never the button's value, which
-  // only names the run. A refused click is explained privately to the person who clicked.
-  for (const [actionId, decision] of [
-    [ACTION_APPROVE, 'approve'],
-    [ACTION_REJECT, 'reject'],
-  ] as const) {
+  /**
+   * A button: acknowledged at once; the actor is the user Slack signed for, never the button's
+   * value (which only names a story or run); a refused click is explained privately.
+   */
+  type Click = { actor: Actor; channel: string | undefined; value: string; messageTs: string | undefined; threadTs: string | undefined; deliveryId: string };
+  function onButton(actionId: string, act: (click: Click) => Promise<void>) {
     app.action(actionId, async ({ ack, body, action }) => {
       await ack();
       if (body.type !== 'block_actions' || action.type !== 'button') return;
       const channel = body.channel?.id ?? body.container?.channel_id;
-      const actor: Actor = { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null };
+      const message = body.message as { thread_ts?: string; ts?: string } | undefined;
       try {
-        await decideApproval({ ctx: opts.context(), actor }, { run: String(action.value), decision });
+        await act({
+          actor: { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null },
+          channel,
+          value: String(action.value),
+          messageTs: message?.ts,
+          // Slack threads are one level deep: a reply's thread is its parent's.
+          threadTs: message?.thread_ts ?? message?.ts,
+          deliveryId: slackDeliveryId(body as never) ?? randomUUID(),
+        });
       } catch (err) {
         if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: errorText(err, randomUUID()) });
         if (!(err instanceof AppError)) throw err;
       }
     });
   }
+
+  onButton(ACTION_ACCEPT, async ({ actor, channel, value, messageTs }) => {
+    const ctx = opts.context();
+    const story = await acceptStory({ ctx, actor }, Number(value));
+    const run = await findRun(ctx.em, story.runId);
+    if (channel && messageTs && run) {
+      await client.chat.update({ channel, ts: messageTs, ...storyMessage(story, `${opts.publicUrl}/runs/${run.ref}`, run.ref) } as never);
+    }
+  });
+
+  onButton(ACTION_REGENERATE, async ({ actor, value, threadTs, deliveryId }) => {
+    await regenerateStory({ ctx: opts.context(), actor }, Number(value), { deliveryId, ...(threadTs && { threadTs }) });
+  });
+
+  onButton(ACTION_APPROVE, ({ actor, value }) => decideApproval({ ctx: opts.context(), actor }, { run: value, decision: 'approve' }).then(() => undefined));
+  onButton(ACTION_REJECT, ({ actor, value }) => decideApproval({ ctx: opts.context(), actor }, { run: value, decision: 'reject' }).then(() => undefined));
 
   app.error(async (err) => {
     opts.logger.error({ err }, 'Slack handler error');
