@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { fileSchema, parseDuration, type AccessConfig, type ConfigFile, type EnvironmentPolicy, type FileProject, type IssueTrackerConfig, type ProjectConfig, type SmokeCheck, type WebhookSubscription } from './config-file.js';
+
+export { parseDuration, type AccessConfig, type EnvironmentPolicy, type IssueTrackerConfig, type ProjectConfig, type SmokeCheck, type WebhookSubscription };
 
 /**
  * Configuration is read and validated once at start, then passed in. Nothing else reads
@@ -17,6 +20,27 @@ const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === 
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyToUndefined, z.string().url().optional());
 
+/** "30/1m": 30 per minute. */
+const RATE_RE = /^(\d+)\s*\/\s*(\d+\s*[smhd])$/;
+function rate(fallback: string) {
+  return z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => RATE_RE.test(v.trim()), 'must be a rate like 30/1m (30 per minute) or 5/10s')
+      .transform((v) => {
+        const [, points, per] = RATE_RE.exec(v.trim())!;
+        return { points: Number(points), durationMs: parseDuration(per!) };
+      }),
+  );
+}
+
+export interface RateLimit {
+  points: number;
+  durationMs: number;
+}
+
 const envSchema = z.object({
   PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
   HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
@@ -29,12 +53,13 @@ const envSchema = z.object({
       .optional(),
   ),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./.autodevhub')),
+  // Unset is not the same as 127.0.0.1:6379: unset lets AutoDevHub find or run a Redis itself.
   REDIS_URL: z.preprocess(
     emptyToUndefined,
     z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// URL')
-      .default('redis://127.0.0.1:6379'),
+      .optional(),
   ),
   AUTODEVHUB_ROLE: z.preprocess(emptyToUndefined, z.enum(['all', 'web', 'worker']).default('all')),
   AUTODEVHUB_CONFIG: optionalString,
@@ -61,7 +86,7 @@ const envSchema = z.object({
   BOTFRAMEWORK_LOGIN_URL: optionalUrl,
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalUrl,
-  ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-4-5')),
+  ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-5-5')),
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.github.com')),
   GITHUB_WEBHOOK_SECRET: optionalString,
@@ -69,61 +94,39 @@ const envSchema = z.object({
   DEPLOY_POLL_BASE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(10).default(5000)),
   STORY_CACHE_TTL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(3600)),
   WORKER_CONCURRENCY: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(256).default(8)),
+  SWEEP_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0.1).max(3600).default(10)),
+  CHAT_SWEEP_GRACE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(86_400).default(30)),
+  DELIVERY_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().min(1).max(3650).default(7)),
+  RUN_EVENT_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(36_500).default(0)),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_SERVICE_NAME: z.preprocess(emptyToUndefined, z.string().default('autodevhub')),
+  AUDIT_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(36_500).default(0)),
+  JIRA_BASE_URL: optionalUrl,
+  JIRA_EMAIL: optionalString,
+  JIRA_API_TOKEN: optionalString,
+  LINEAR_API_KEY: optionalString,
+  LINEAR_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.linear.app/graphql')),
+  SMTP_URL: z.preprocess(emptyToUndefined, z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional()),
+  EMAIL_FROM: z.preprocess(emptyToUndefined, z.string().min(3).default('AutoDevHub <autodevhub@localhost>')),
+  WEBHOOK_ALLOW_PRIVATE_CIDRS: z.preprocess(emptyToUndefined, z.string().default('')),
+  WEBHOOK_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(60_000).default(10_000)),
+  WEBHOOK_ATTEMPTS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(20).default(6)),
+  WEBHOOK_BACKOFF_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(10).max(3_600_000).default(10_000)),
+  RATE_LIMIT_COMMANDS: rate('30/1m'),
+  RATE_LIMIT_API: rate('300/1m'),
+  RATE_LIMIT_SIGNIN: rate('20/1m'),
+  RATE_LIMIT_BAD_SIGNATURES: rate('30/1m'),
+  RATE_LIMIT_SOCKETS: rate('120/1m'),
+  SLACK_CHANNEL_INTERVAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(60_000).default(1100)),
+  TRUST_PROXY: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
+  SESSION_TTL_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().min(0.01).max(24 * 90).default(168)),
+  OIDC_ISSUER: optionalUrl,
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_SCOPES: z.preprocess(emptyToUndefined, z.string().default('openid email profile')),
+  OIDC_GROUPS_CLAIM: z.preprocess(emptyToUndefined, z.string().default('groups')),
+  OIDC_LABEL: z.preprocess(emptyToUndefined, z.string().max(40).default('single sign-on')),
 });
-
-const DURATION_RE = /^(\d+)\s*(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** "90s", "30m", "1h", "2d" → milliseconds. */
-export function parseDuration(value: string): number {
-  const m = DURATION_RE.exec(value.trim());
-  if (!m) throw new ConfigError(`"${value}" is not a duration like 30m, 1h or 2d`);
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
-
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => DURATION_RE.test(v.trim()), 'must be a duration like 30m, 1h or 2d')
-    .transform((v) => parseDuration(v));
-
-const environmentPolicySchema = z
-  .object({
-    required_approvals: z.number().int().min(0).default(0),
-    approvers: z.array(z.string()).default([]),
-    prevent_self_approval: z.boolean().default(true),
-    /** How long a deploy waits for its approvals. */
-    timeout: duration('1h'),
-    /** Checks that must be present and green, besides "everything reported is green". */
-    required_checks: z.array(z.string()).default([]),
-    /** How long the quality gate waits for pending checks. */
-    gate_timeout: duration('30m'),
-    /** How long the deployment's statuses are followed. */
-    deploy_timeout: duration('30m'),
-  })
-  .refine((p) => p.required_approvals <= p.approvers.length || p.approvers.length === 0, {
-    message: 'required_approvals is more than the approvers listed',
-  });
-
-export type EnvironmentPolicy = z.infer<typeof environmentPolicySchema>;
-
-const fileSchema = z.object({
-  admins: z.array(z.string()).default([]),
-  projects: z
-    .array(
-      z.object({
-        key: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'project keys are letters, digits, - and _'),
-        repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'repo must be owner/name').optional(),
-        channels: z.array(z.string()).default([]),
-        environments: z.record(z.string(), environmentPolicySchema).default({}),
-        docs: z.object({ path: z.string().default('docs/'), mode: z.string().default('pull_request') }).optional(),
-      }),
-    )
-    .default([]),
-});
-
-export type ProjectConfig = z.infer<typeof fileSchema>['projects'][number];
 
 export interface SlackConfig {
   signingSecret: string;
@@ -157,7 +160,10 @@ export interface AppConfig {
   publicUrl: string;
   databaseUrl: string | undefined;
   dataDir: string;
-  redisUrl: string;
+  /** Unset: the Redis on 127.0.0.1:6379 if one answers, else a private redis-server (src/jobs/local-redis.ts). */
+  redisUrl: string | undefined;
+  /** The YAML file that was read, if any. */
+  configFile: string | undefined;
   role: 'all' | 'web' | 'worker';
   secret: string;
   queuePrefix: string;
@@ -168,13 +174,45 @@ export interface AppConfig {
   deployPollBaseMs: number;
   /** How much diff the docs generator reads; the rest is listed as left out. */
   docsBudgetChars: number;
+  /** Traces: OTLP/HTTP endpoint; undefined loads nothing. */
+  tracing: { endpoint: string; serviceName: string } | undefined;
+  /** Recovery and chat sweeps, and retention (see jobs/sweeps.ts). */
+  sweeps: { intervalMs: number; chatGraceMs: number; deliveryRetentionMs: number; eventRetentionMs: number; auditRetentionMs: number };
   slack: SlackConfig | { disabled: string };
   discord: DiscordConfig | { disabled: string };
   teams: TeamsConfig | { disabled: string };
   github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
+  jira: { baseUrl: string; email: string; apiToken: string } | undefined;
+  linear: { apiKey: string; apiUrl: string } | undefined;
+  /** Outgoing email (approval requests, outcomes); undefined: no email. */
+  email: { smtpUrl: string; from: string } | undefined;
+  /** Outgoing webhooks: private addresses are refused unless inside these CIDRs. */
+  webhooks: { allowPrivateCidrs: string[]; timeoutMs: number; attempts: number; backoffMs: number };
   admins: string[];
   projects: ProjectConfig[];
+  /** People's email addresses by handle. */
+  emails: Record<string, string>;
+  /** People and groups from the YAML file (who holds which role is in `projects[].roles`). */
+  access: AccessConfig;
+  /** Per person (commands), per token or session (API), per IP (sign-in, failed signatures), per widget token (sockets). */
+  limits: { commands: RateLimit; api: RateLimit; signin: RateLimit; badSignatures: RateLimit; sockets: RateLimit };
+  /** Slack allows about one message per second per channel: renders of one channel are paced this far apart. */
+  slackChannelIntervalMs: number;
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy). */
+  trustProxy: boolean;
+  sessionTtlSeconds: number;
+  /** Single sign-on through an OpenID Connect provider; undefined when not configured. */
+  oidc: OidcConfig | undefined;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  scopes: string;
+  groupsClaim: string;
+  label: string;
 }
 
 function formatZodError(error: z.ZodError, source: string): string {
@@ -183,7 +221,7 @@ function formatZodError(error: z.ZodError, source: string): string {
     .join('; ');
 }
 
-function loadFile(path: string | undefined, required: boolean): z.infer<typeof fileSchema> {
+function loadFile(path: string | undefined, required: boolean): ConfigFile {
   if (!path || !existsSync(path)) {
     if (required) throw new ConfigError(`AUTODEVHUB_CONFIG: file not found: ${path}`);
     return fileSchema.parse({});
@@ -204,9 +242,19 @@ function resolveSecret(explicit: string | undefined, dataDir: string): string {
   if (explicit) return explicit;
   const file = join(dataDir, 'secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, secret, { mode: 0o600 });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, secret, { mode: 0o600 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    // A container's non-root user cannot create ./.autodevhub in the image: say what to change.
+    throw new ConfigError(
+      `DATA_DIR: ${dataDir} is not writable by this user (uid ${process.getuid?.() ?? '?'}): ${code}. ` +
+        'Point DATA_DIR at a writable folder (a volume, in a container), or set AUTODEVHUB_SECRET.',
+    );
+  }
   return secret;
 }
 
@@ -222,6 +270,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       `DATABASE_URL: required when AUTODEVHUB_ROLE=${e.AUTODEVHUB_ROLE}; the embedded database serves one process only`,
     );
+  }
+  if (!e.REDIS_URL && e.AUTODEVHUB_ROLE !== 'all') {
+    throw new ConfigError(`REDIS_URL: required when AUTODEVHUB_ROLE=${e.AUTODEVHUB_ROLE}; web and worker processes must share one Redis`);
   }
 
   const missingSlack = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'].filter((k) => !e[k as keyof typeof e]);
@@ -252,6 +303,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { ...teamsBase, appId: '', appPassword: undefined, unauthenticated: true }
         : { disabled: `Teams is not configured: set ${e.MICROSOFT_APP_ID ? 'MICROSOFT_APP_PASSWORD' : 'MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD'}` };
 
+  const projects = file.projects.map((p) => ({ ...p, webhooks: p.webhooks.map((w) => webhookWithSecret(p.key, w, env)) }));
+  for (const p of projects) checkPipeline(p);
+  const cidrs = e.WEBHOOK_ALLOW_PRIVATE_CIDRS.split(',').map((c) => c.trim()).filter(Boolean);
+  for (const c of cidrs) if (!isCidr(c)) throw new ConfigError(`WEBHOOK_ALLOW_PRIVATE_CIDRS: "${c}" is not a CIDR like 127.0.0.1/32 or ::1/128`);
+
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
   return {
     port: e.PORT,
@@ -260,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dataDir,
     redisUrl: e.REDIS_URL,
+    configFile: configPath && existsSync(configPath) ? resolve(configPath) : undefined,
     role: e.AUTODEVHUB_ROLE,
     secret: resolveSecret(e.AUTODEVHUB_SECRET, dataDir),
     queuePrefix: e.AUTODEVHUB_QUEUE_PREFIX,
@@ -268,6 +325,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storyCacheTtlSeconds: e.STORY_CACHE_TTL_SECONDS,
     deployPollBaseMs: e.DEPLOY_POLL_BASE_MS,
     docsBudgetChars: e.DOCS_AI_BUDGET_CHARS,
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, ''), serviceName: e.OTEL_SERVICE_NAME } : undefined,
+    sweeps: {
+      intervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
+      chatGraceMs: e.CHAT_SWEEP_GRACE_SECONDS * 1000,
+      deliveryRetentionMs: e.DELIVERY_RETENTION_DAYS * 86_400_000,
+      eventRetentionMs: e.RUN_EVENT_RETENTION_DAYS * 86_400_000,
+      auditRetentionMs: e.AUDIT_RETENTION_DAYS * 86_400_000,
+    },
     slack,
     discord,
     teams,
@@ -277,12 +342,78 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     anthropic: e.ANTHROPIC_API_KEY
       ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL }
       : undefined,
+    jira: e.JIRA_BASE_URL && e.JIRA_EMAIL && e.JIRA_API_TOKEN ? { baseUrl: e.JIRA_BASE_URL.replace(/\/$/, ''), email: e.JIRA_EMAIL, apiToken: e.JIRA_API_TOKEN } : undefined,
+    linear: e.LINEAR_API_KEY ? { apiKey: e.LINEAR_API_KEY, apiUrl: e.LINEAR_API_URL } : undefined,
+    email: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM } : undefined,
+    webhooks: { allowPrivateCidrs: cidrs, timeoutMs: e.WEBHOOK_TIMEOUT_MS, attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS },
     admins: file.admins,
-    projects: file.projects,
+    projects,
+    emails: file.emails,
+    access: { admins: file.admins, people: file.people, groups: file.groups },
+    limits: { commands: e.RATE_LIMIT_COMMANDS, api: e.RATE_LIMIT_API, signin: e.RATE_LIMIT_SIGNIN, badSignatures: e.RATE_LIMIT_BAD_SIGNATURES, sockets: e.RATE_LIMIT_SOCKETS },
+    slackChannelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
+    trustProxy: e.TRUST_PROXY === 'true',
+    sessionTtlSeconds: Math.round(e.SESSION_TTL_HOURS * 3600),
+    oidc: oidcConfig(e),
   };
+}
+
+function oidcConfig(e: z.infer<typeof envSchema>): OidcConfig | undefined {
+  if (!e.OIDC_ISSUER && !e.OIDC_CLIENT_ID) return undefined;
+  if (!e.OIDC_ISSUER || !e.OIDC_CLIENT_ID) throw new ConfigError(`${e.OIDC_ISSUER ? 'OIDC_CLIENT_ID' : 'OIDC_ISSUER'}: single sign-on needs both OIDC_ISSUER and OIDC_CLIENT_ID`);
+  return { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, scopes: e.OIDC_SCOPES, groupsClaim: e.OIDC_GROUPS_CLAIM, label: e.OIDC_LABEL };
+}
+
+function webhookWithSecret(project: string, w: FileProject['webhooks'][number], env: Record<string, string | undefined>): WebhookSubscription {
+  const secret = env[w.secret_env];
+  if (!secret || secret.length < 16) throw new ConfigError(`${w.secret_env}: the signing secret of ${project}'s webhook ${w.url} must be set (at least 16 characters)`);
+  return { url: w.url, kinds: w.kinds, statuses: w.statuses, secret };
+}
+
+/** Promotion steps and `requires` must name environments the project has. */
+function checkPipeline(p: ProjectConfig): void {
+  const envs = Object.keys(p.environments);
+  for (const name of p.promotion) if (!envs.includes(name)) throw new ConfigError(`AUTODEVHUB_CONFIG: project ${p.key}: promotion names "${name}", which is not one of its environments (${envs.join(', ') || 'none'})`);
+  for (const [name, policy] of Object.entries(p.environments)) {
+    if (policy.requires && !envs.includes(policy.requires)) throw new ConfigError(`AUTODEVHUB_CONFIG: project ${p.key}: environment ${name} requires "${policy.requires}", which is not one of its environments`);
+  }
+}
+
+function isCidr(value: string): boolean {
+  const [addr, bits] = value.split('/');
+  return Boolean(addr && bits && /^\d+$/.test(bits) && (/^[\d.]+$/.test(addr) || addr.includes(':')));
 }
 
 function withTrailingSlash(url: string): string {
   // The Slack WebClient joins method names onto this URL; without the slash it drops "/api".
   return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** Every secret the configuration holds: the logger scrubs them from every line. */
+export function secretsOf(config: AppConfig): string[] {
+  const values = [
+    config.secret,
+    'signingSecret' in config.slack ? config.slack.signingSecret : undefined,
+    'botToken' in config.slack ? config.slack.botToken : undefined,
+    'botToken' in config.discord ? config.discord.botToken : undefined,
+    'appPassword' in config.teams ? config.teams.appPassword : undefined,
+    'token' in config.github ? config.github.token : undefined,
+    'webhookSecret' in config.github ? config.github.webhookSecret : undefined,
+    config.anthropic?.apiKey,
+    config.oidc?.clientSecret,
+    config.jira?.apiToken,
+    config.linear?.apiKey,
+    config.email ? passwordOf(config.email.smtpUrl) : undefined,
+    ...config.projects.flatMap((p) => p.webhooks.map((w) => w.secret)),
+    ...[config.databaseUrl, config.redisUrl].map((u) => (u ? passwordOf(u) : undefined)),
+  ];
+  return values.filter((v): v is string => Boolean(v));
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,24 +1,24 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { RunKind, RunStatus } from '../runs/model.js';
 
 /**
- * Entities are defined with defineEntity (no decorators, no reflect-metadata), so tsx, vitest and
- * tsc all see the same metadata. Table shapes are owned by migrations/; keep both in step.
+ * One entity per table, defined with defineEntity (no decorators, no reflect-metadata), so tsx,
+ * vitest and tsc see the same metadata. Table shapes are owned by migrations/; a test compares
+ * these entities with the migrated schema, so the two cannot drift apart unnoticed.
+ *
+ * Entities are used for ordinary reads and writes and in transactions; the run's hot paths
+ * (group-commit intake, gap-free event append) are single SQL statements in runs/store.ts.
  */
 
-export const RUN_STATUSES = ['queued', 'running', 'waiting_approval', 'succeeded', 'failed', 'cancelled'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export type RunKind = 'story' | 'docs' | 'deploy';
-export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
-
-const createdAt = () => p.datetime().onCreate(() => new Date());
+const createdAt = () => p.datetime().defaultRaw('now()').onCreate(() => new Date());
 
 export const Project = defineEntity({
   name: 'Project',
   tableName: 'projects',
   properties: {
     id: p.integer().primary().autoincrement(),
-    key: p.string().unique(),
-    repo: p.string().nullable(),
+    key: p.text().unique('projects_key_key'),
+    repo: p.text().nullable(),
     createdAt: createdAt(),
   },
 });
@@ -28,7 +28,7 @@ export const User = defineEntity({
   tableName: 'users',
   properties: {
     id: p.integer().primary().autoincrement(),
-    displayName: p.string().nullable(),
+    displayName: p.text().nullable(),
     createdAt: createdAt(),
   },
 });
@@ -38,10 +38,10 @@ export const Identity = defineEntity({
   tableName: 'identities',
   properties: {
     id: p.integer().primary().autoincrement(),
-    userId: p.integer(),
+    userId: p.manyToOne(User).mapToPk().fieldName('user_id').deleteRule('cascade'),
     /** platform:external id, e.g. slack:U0123 */
-    handle: p.string().unique(),
-    displayName: p.string().nullable(),
+    handle: p.text().unique('identities_handle_key'),
+    displayName: p.text().nullable(),
     createdAt: createdAt(),
   },
 });
@@ -51,10 +51,10 @@ export const ChannelLink = defineEntity({
   tableName: 'channel_links',
   properties: {
     id: p.integer().primary().autoincrement(),
-    projectKey: p.string(),
+    projectKey: p.text(),
     /** platform:channel id, e.g. slack:C0123 */
-    channel: p.string().unique(),
-    createdBy: p.string().nullable(),
+    channel: p.text().unique('channel_links_channel_key'),
+    createdBy: p.text().nullable(),
     createdAt: createdAt(),
   },
 });
@@ -64,25 +64,27 @@ export const WorkflowRun = defineEntity({
   tableName: 'workflow_runs',
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    number: p.integer().unique(),
-    kind: p.string().$type<RunKind>(),
-    status: p.string().$type<RunStatus>(),
-    stage: p.string().nullable(),
+    number: p.integer().unique('workflow_runs_number_key').defaultRaw(`nextval('run_number_seq')`),
+    kind: p.text().$type<RunKind>(),
+    status: p.text().$type<RunStatus>(),
+    stage: p.text().nullable(),
     progress: p.integer().default(0),
-    projectKey: p.string().nullable(),
-    requestedBy: p.string(),
-    sourcePlatform: p.string(),
-    channel: p.string().nullable(),
-    /** The message that follows the run in chat, e.g. slack:C0123:1712345678.000100 */
-    threadRef: p.string().nullable(),
+    projectKey: p.text().nullable(),
+    requestedBy: p.text(),
+    sourcePlatform: p.text(),
+    channel: p.text().nullable(),
+    threadRef: p.text().nullable(),
     input: p.json<Record<string, unknown>>(),
     result: p.json<Record<string, unknown>>().nullable(),
     error: p.text().nullable(),
     lastSeq: p.integer().default(0),
     /** The last seq rendered into the chat thread (chat delivery renders the latest state only). */
     chatSeq: p.integer().default(0),
+    chatRefs: p.json<Record<string, string>>().defaultRaw(`'{}'::jsonb`),
+    /** The last seq whose notifications (webhooks, email) have been handed out. */
+    notifiedSeq: p.integer().default(0),
     createdAt: createdAt(),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
     finishedAt: p.datetime().nullable(),
   },
 });
@@ -90,16 +92,17 @@ export const WorkflowRun = defineEntity({
 export const RunEvent = defineEntity({
   name: 'RunEvent',
   tableName: 'run_events',
+  uniques: [{ properties: ['runId', 'seq'], name: 'run_events_run_id_seq_key' }],
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    runId: p.bigint('number'),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade'),
     seq: p.integer(),
-    stage: p.string().nullable(),
-    status: p.string().$type<RunStatus>(),
+    stage: p.text().nullable(),
+    status: p.text().$type<RunStatus>(),
     progress: p.integer(),
     message: p.text(),
     data: p.json<Record<string, unknown>>().nullable(),
-    at: p.datetime(),
+    at: p.datetime().defaultRaw('now()'),
   },
 });
 
@@ -108,38 +111,62 @@ export const UserStory = defineEntity({
   tableName: 'user_stories',
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    runId: p.bigint('number'),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade').unique('user_stories_run_idx'),
     featureDescription: p.text(),
-    normalizedKey: p.string(),
+    normalizedKey: p.text(),
     gherkin: p.text(),
     confidenceScore: p.double().$type<number>(),
-    status: p.string().$type<'draft' | 'accepted' | 'superseded'>(),
-    provider: p.string(),
-    model: p.string(),
+    status: p.text().$type<'draft' | 'accepted' | 'superseded'>().default('draft'),
+    provider: p.text(),
+    model: p.text(),
     inputTokens: p.integer().nullable(),
     outputTokens: p.integer().nullable(),
     latencyMs: p.integer(),
     cached: p.boolean().default(false),
     version: p.integer().default(1),
-    parentId: p.bigint('number').nullable(),
-    acceptedBy: p.string().nullable(),
+    acceptedBy: p.text().nullable(),
     acceptedAt: p.datetime().nullable(),
     metadata: p.json<Record<string, unknown>>().nullable(),
+    openQuestions: p.json<string[]>().default([]),
+    cacheReadTokens: p.integer().nullable(),
+    cacheWriteTokens: p.integer().nullable(),
+    costUsd: p.decimal('number').nullable(),
     createdAt: createdAt(),
   },
 });
+
+// A story's earlier version is a story: the self-reference is added once the schema exists.
+UserStory.addManyToOne('parentId' as never, 'UserStory', { entity: () => UserStory, mapToPk: true, fieldName: 'parent_id', deleteRule: 'set null', nullable: true });
 
 export const AuditLog = defineEntity({
   name: 'AuditLog',
   tableName: 'audit_logs',
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    actor: p.string(),
-    action: p.string(),
-    target: p.string().nullable(),
-    source: p.string().nullable(),
+    actor: p.text(),
+    action: p.text(),
+    target: p.text().nullable(),
+    source: p.text().nullable(),
     data: p.json<Record<string, unknown>>().nullable(),
     at: createdAt(),
+    /** The chain (filled by the database's insert trigger): position, previous row's hash, this row's hash. */
+    seq: p.bigint('number').unique('audit_logs_seq_idx'),
+    prevHash: p.text(),
+    hash: p.text(),
+    /** Given by the writer, else from data.project or the run the target names (the trigger). */
+    projectKey: p.text().nullable(),
+  },
+});
+
+/** Where a pruned audit chain continues from: the seq and hash of the last row removed. */
+export const AuditAnchor = defineEntity({
+  name: 'AuditAnchor',
+  tableName: 'audit_anchors',
+  properties: {
+    throughSeq: p.bigint('number').primary(),
+    hash: p.text(),
+    at: p.datetime(),
+    prunedAt: p.datetime().defaultRaw('now()'),
   },
 });
 
@@ -148,28 +175,106 @@ export const ApiToken = defineEntity({
   tableName: 'api_tokens',
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    kind: p.string().$type<'signin' | 'widget' | 'api'>(),
-    name: p.string().nullable(),
-    tokenHash: p.string().unique(),
-    subject: p.string(),
-    projectKey: p.string().nullable(),
+    kind: p.text().$type<'signin' | 'widget' | 'api' | 'link'>(),
+    name: p.text().nullable(),
+    tokenHash: p.text().unique('api_tokens_token_hash_key'),
+    subject: p.text(),
+    projectKey: p.text().nullable(),
     expiresAt: p.datetime().nullable(),
     usedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** API tokens: what they may do (read, run, deploy, approve, admin). */
+    scopes: p.json<string[]>().nullable(),
+    lastUsedAt: p.datetime().nullable(),
     createdAt: createdAt(),
+  },
+});
+
+/** Roles granted at run time by an admin, on top of the YAML file. project_key '*' = every project. */
+export const RoleGrant = defineEntity({
+  name: 'RoleGrant',
+  tableName: 'role_grants',
+  uniques: [{ properties: ['principal', 'projectKey'], name: 'role_grants_principal_project_key_key' }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    /** A handle (slack:U1), a person (user:12) or a group (group:platform). */
+    principal: p.text(),
+    projectKey: p.text(),
+    role: p.text().$type<'admin' | 'maintainer' | 'developer' | 'viewer'>(),
+    createdBy: p.text(),
+    createdAt: createdAt(),
+  },
+});
+
+/** Console sessions, server-side: the cookie holds a random token, this row its hash. */
+export const Session = defineEntity({
+  name: 'Session',
+  tableName: 'sessions',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    tokenHash: p.text().unique('sessions_token_hash_key'),
+    /** The handle signed in: web:admin (one-time link) or sso:<subject>. */
+    subject: p.text(),
+    /** Groups the identity provider named at sign-in. */
+    groups: p.json<string[]>().defaultRaw(`'[]'::jsonb`),
+    displayName: p.text().nullable(),
+    ip: p.text().nullable(),
+    userAgent: p.text().nullable(),
+    createdAt: createdAt(),
+    lastSeenAt: p.datetime().defaultRaw('now()'),
+    expiresAt: p.datetime(),
+    revokedAt: p.datetime().nullable(),
   },
 });
 
 export const ProcessedDelivery = defineEntity({
   name: 'ProcessedDelivery',
   tableName: 'processed_deliveries',
-  uniques: [{ properties: ['platform', 'deliveryId'] }],
+  uniques: [{ properties: ['platform', 'deliveryId'], name: 'processed_deliveries_platform_delivery_id_key' }],
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    platform: p.string(),
-    deliveryId: p.string(),
-    runId: p.bigint('number').nullable(),
+    platform: p.text(),
+    deliveryId: p.text(),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade').nullable(),
+    /** A hash of the request (API Idempotency-Key): a reused key with another body is refused. */
+    requestHash: p.text().nullable(),
     createdAt: createdAt(),
+  },
+});
+
+export const Approval = defineEntity({
+  name: 'Approval',
+  tableName: 'approvals',
+  uniques: [{ properties: ['runId', 'person'], name: 'approvals_run_id_person_key' }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade'),
+    /** The handle that decided (slack:U1). */
+    approver: p.text(),
+    /** Who that is as a person: user:<id> when linked, else the handle. One decision per person. */
+    person: p.text(),
+    decision: p.text().$type<'approve' | 'reject'>(),
+    reason: p.text().nullable(),
+    source: p.text().nullable(),
+    createdAt: createdAt(),
+  },
+});
+
+export const Deployment = defineEntity({
+  name: 'Deployment',
+  tableName: 'deployments',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade').unique('deployments_run_id_key'),
+    repo: p.text(),
+    environment: p.text(),
+    sha: p.text(),
+    githubDeploymentId: p.bigint('number'),
+    state: p.text().default('created'),
+    environmentUrl: p.text().nullable(),
+    logUrl: p.text().nullable(),
+    createdAt: createdAt(),
+    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
   },
 });
 
@@ -178,19 +283,93 @@ export const Documentation = defineEntity({
   tableName: 'documentation',
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    runId: p.bigint('number').unique(),
-    projectKey: p.string(),
-    docType: p.string(),
-    title: p.string(),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade').unique('documentation_run_id_key'),
+    projectKey: p.text(),
+    docType: p.text(),
+    title: p.text(),
     content: p.text(),
-    filePath: p.string(),
+    filePath: p.text(),
     versionInfo: p.json<Record<string, unknown>>(),
     createdAt: createdAt(),
   },
 });
 
+export const StoryExport = defineEntity({
+  name: 'StoryExport',
+  tableName: 'story_exports',
+  uniques: [{ properties: ['storyId', 'kind'], name: 'story_exports_story_id_kind_key' }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    storyId: p.manyToOne(UserStory).mapToPk().fieldName('story_id').deleteRule('cascade'),
+    kind: p.text().$type<'issue' | 'pull_request'>(),
+    /** github, jira, linear (issues) or github (pull requests). */
+    target: p.text(),
+    state: p.text().$type<'pending' | 'done' | 'failed'>().default('pending'),
+    externalId: p.text().nullable(),
+    url: p.text().nullable(),
+    error: p.text().nullable(),
+    requestedBy: p.text(),
+    claimedAt: p.datetime().defaultRaw('now()'),
+    createdAt: createdAt(),
+    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+
+export const WebhookDelivery = defineEntity({
+  name: 'WebhookDelivery',
+  tableName: 'webhook_deliveries',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    projectKey: p.text(),
+    url: p.text(),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade'),
+    seq: p.integer(),
+    event: p.text(),
+    payload: p.json<Record<string, unknown>>(),
+    state: p.text().$type<'pending' | 'delivered' | 'failed' | 'refused'>().default('pending'),
+    attempts: p.integer().default(0),
+    responseStatus: p.integer().nullable(),
+    responseBody: p.text().nullable(),
+    error: p.text().nullable(),
+    requestedBy: p.text().nullable(),
+    deliveredAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+
+// A redelivery points at the delivery it repeats.
+WebhookDelivery.addManyToOne('redeliveryOf' as never, 'WebhookDelivery', { entity: () => WebhookDelivery, mapToPk: true, fieldName: 'redelivery_of', deleteRule: 'set null', nullable: true });
+
+export const Notification = defineEntity({
+  name: 'Notification',
+  tableName: 'notifications',
+  uniques: [{ properties: ['runId', 'channel', 'recipient', 'kind'], name: 'notifications_run_id_channel_recipient_kind_key' }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    runId: p.manyToOne(WorkflowRun).mapToPk().fieldName('run_id').deleteRule('cascade'),
+    channel: p.text(),
+    recipient: p.text(),
+    kind: p.text(),
+    state: p.text().default('sending'),
+    error: p.text().nullable(),
+    createdAt: createdAt(),
+  },
+});
+
+/** The one row naming this installation (see migrations/Migration20261122020000_installation.ts). */
+export const Installation = defineEntity({
+  name: 'Installation',
+  tableName: 'installation',
+  properties: {
+    id: p.string().primary(),
+    singleton: p.boolean(),
+    createdAt: createdAt(),
+  },
+});
+
 export const entities = [
-  Documentation,
+  Installation,
   Project,
   User,
   Identity,
@@ -199,6 +378,15 @@ export const entities = [
   RunEvent,
   UserStory,
   AuditLog,
+  AuditAnchor,
   ApiToken,
+  RoleGrant,
+  Session,
   ProcessedDelivery,
+  Approval,
+  Deployment,
+  Documentation,
+  StoryExport,
+  WebhookDelivery,
+  Notification,
 ];

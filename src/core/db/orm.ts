@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
-import { entities } from './entities.js';
+import { Installation, entities } from './entities.js';
 import { migrationsList } from './migrations.js';
+import { withMigrationLock } from './store.js';
 
 export type Orm = MikroORM;
 
@@ -13,6 +14,8 @@ export interface Database {
   orm: Orm;
   /** 'postgres' for DATABASE_URL, 'embedded' for the PGlite default */
   kind: 'postgres' | 'embedded';
+  /** The id made with this database (table `installation`); queue job ids carry it. */
+  installationId(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -25,18 +28,64 @@ export interface DatabaseOptions {
   migrate?: boolean;
 }
 
-function ormOptions(clientUrl: string, poolMax: number, extra: Partial<Options> = {}): Options {
+/** The embedded database belongs to one process; another one asked for it gets this. */
+export class EmbeddedDatabaseBusyError extends Error {
+  override name = 'EmbeddedDatabaseBusyError';
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(`the embedded database in ${dataDir} is in use by process ${pid} (a running AutoDevHub)`);
+  }
+}
+
+type Connection = { host: string; port: number; user: string; dbName: string } | { clientUrl: string };
+
+function ormOptions(connection: Connection, poolMax: number, acquireTimeoutMs = 2000): Options {
   return {
-    clientUrl,
+    ...connection,
     entities,
     extensions: [Migrator],
     migrations: { migrationsList, tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, silent: true, snapshot: false },
-    pool: { min: 0, max: poolMax },
+    // While Postgres is unreachable a request must fail within the platforms' deadlines (Slack
+    // waits 3 s) with "nothing was queued", not wait out knex's default minute for a connection.
+    pool: { min: 0, max: poolMax, acquireTimeoutMillis: acquireTimeoutMs },
+    driverOptions: { connection: { connectionTimeoutMillis: Math.min(acquireTimeoutMs, 5000), keepAlive: true } },
     // Tests and jobs fork their own EntityManager; the global one must never be used by accident.
     allowGlobalContext: false,
     debug: false,
-    ...extra,
   };
+}
+
+/**
+ * PGlite is one Postgres in this process: a second process opening the same folder would corrupt
+ * it. A pid file claims the folder; one left by a process that is gone is taken over.
+ */
+function claimDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'embedded.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid && pid !== process.pid && isAlive(pid)) throw new EmbeddedDatabaseBusyError(dataDir, pid);
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not claim ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -51,42 +100,67 @@ async function startEmbedded(dataDir: string, logger?: Logger) {
   ]);
   const pgDir = join(dataDir, 'pgdata');
   mkdirSync(pgDir, { recursive: true });
-  const db = await PGlite.create(pgDir);
+  const release = claimDataDir(dataDir);
+  let db: InstanceType<typeof PGlite> | undefined;
   // Unix socket paths are limited to ~107 bytes, so the socket lives in a short temp folder.
   const socketDir = mkdtempSync(join(tmpdir(), 'adh-pg-'));
-  const server = new PGLiteSocketServer({ db, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 1 });
-  await server.start();
-  logger?.info({ dataDir: pgDir }, 'using the embedded database (PGlite); set DATABASE_URL for Postgres');
-  return {
-    url: `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`,
-    async stop() {
-      await server.stop();
-      await db.close();
-      rmSync(socketDir, { recursive: true, force: true });
-    },
-  };
+  try {
+    db = await PGlite.create(pgDir);
+    const server = new PGLiteSocketServer({ db, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 1 });
+    await server.start();
+    logger?.info({ dataDir: pgDir }, 'using the embedded database (PGlite); set DATABASE_URL for Postgres');
+    return {
+      // The driver (pg) takes a host that starts with "/" as the folder of a unix socket named
+      // .s.PGSQL.<port>. (A ?host= in a URL is ignored by knex's pg client: it would reach TCP 5432.)
+      connection: { host: socketDir, port: 5432, user: 'postgres', dbName: 'postgres' },
+      async stop() {
+        await server.stop();
+        await db!.close();
+        rmSync(socketDir, { recursive: true, force: true });
+        release();
+      },
+    };
+  } catch (err) {
+    await db?.close().catch(() => undefined);
+    rmSync(socketDir, { recursive: true, force: true });
+    release();
+    throw err;
+  }
+}
+
+/** Migrations under the advisory lock (store.ts), except on the embedded database: one process, one connection. */
+async function migrateExclusively(orm: MikroORM, exclusive: boolean) {
+  return exclusive ? withMigrationLock(orm, () => orm.getMigrator().up()) : orm.getMigrator().up();
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const embedded = opts.databaseUrl ? undefined : await startEmbedded(opts.dataDir, opts.logger);
-  const url = opts.databaseUrl ?? embedded!.url;
+  const connection: Connection = embedded ? embedded.connection : { clientUrl: opts.databaseUrl! };
   const poolMax = embedded ? 1 : (opts.poolMax ?? 10);
-  let orm: MikroORM;
+  let orm: MikroORM | undefined;
   try {
-    orm = await MikroORM.init(ormOptions(url, poolMax));
+    // The embedded database serialises everything through one connection: waits are longer there.
+    orm = await MikroORM.init(ormOptions(connection, poolMax, embedded ? 15_000 : 2000));
     if (opts.migrate !== false) {
-      const applied = await orm.getMigrator().up();
+      // The embedded database has one process and one connection: nothing to wait for.
+      const applied = await migrateExclusively(orm, !embedded);
       if (applied.length) opts.logger?.info({ migrations: applied.map((m) => m.name) }, 'applied database migrations');
     }
   } catch (err) {
+    await orm?.close(true).catch(() => undefined);
     await embedded?.stop();
     throw err;
   }
+  const ready = orm;
   return {
-    orm,
+    orm: ready,
     kind: embedded ? 'embedded' : 'postgres',
+    async installationId() {
+      const row = await ready.em.fork().findOneOrFail(Installation, { singleton: true });
+      return row.id;
+    },
     async close() {
-      await orm.close(true);
+      await ready.close(true);
       await embedded?.stop();
     },
   };

@@ -2,6 +2,7 @@ import { Octokit } from '@octokit/rest';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Logger } from 'pino';
 import { NotFoundError, PermanentFailure } from '../errors.js';
+import type { CoreMetrics } from '../metrics.js';
 
 /**
  * What the workflows need from GitHub, through Octokit pointed at GITHUB_API_URL. Rate limits
@@ -51,7 +52,7 @@ export interface ChangedFile {
 export interface GitHubGateway {
   defaultBranch(repo: string): Promise<string>;
   parentOf(repo: string, sha: string): Promise<string | undefined>;
-  compare(repo: string, base: string, head: string): Promise<{ files: ChangedFile[]; commits: Array<{ sha: string; message: string }> }>;
+  compare(repo: string, base: string, head: string): Promise<{ files: ChangedFile[]; commits: Array<{ sha: string; message: string; author: string }>; totalCommits: number; url: string | null }>;
   /** Creates the branch at `sha`, or moves it there when it exists. */
   ensureBranch(repo: string, branch: string, sha: string): Promise<void>;
   readFile(repo: string, path: string, ref: string): Promise<{ content: string; sha: string } | undefined>;
@@ -64,6 +65,11 @@ export interface GitHubGateway {
   findDeployment(repo: string, sha: string, environment: string, runRef: string): Promise<{ id: number } | undefined>;
   createDeployment(repo: string, sha: string, environment: string, runRef: string, description: string): Promise<{ id: number }>;
   latestDeploymentStatus(repo: string, id: number): Promise<DeploymentStatus | undefined>;
+  /** Readiness: the API answers with the token (GET /rate_limit, which costs no quota). */
+  probe(signal: AbortSignal): Promise<{ remaining: number; limit: number }>;
+  createIssue(repo: string, input: { title: string; body: string; labels: string[] }): Promise<{ number: number; url: string }>;
+  /** An issue labelled `label` whose body carries `marker`: one made earlier whose answer was lost. */
+  findIssue(repo: string, label: string, marker: string): Promise<{ number: number; url: string } | undefined>;
 }
 
 export class TransientGitHubError extends Error {
@@ -85,7 +91,18 @@ function classify(err: unknown, what: string): Error {
 
 const GOOD_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
 
-export function createGitHub(opts: { token: string; apiUrl: string; logger: Logger; retryAfterBaseMs?: number }): GitHubGateway {
+type Headers = Record<string, string | number | undefined>;
+
+/** Each call's route, status and time, and the rate limit GitHub reports on every answer. */
+function measure(metrics: CoreMetrics | undefined, method: string, route: string, started: number, status: number, headers: Headers | undefined): void {
+  if (!metrics) return;
+  metrics.githubCall({ method, route, status, seconds: (performance.now() - started) / 1000 });
+  const remaining = Number(headers?.['x-ratelimit-remaining']);
+  const limit = Number(headers?.['x-ratelimit-limit']);
+  if (headers?.['x-ratelimit-remaining'] !== undefined && Number.isFinite(remaining)) metrics.githubRateLimit(String(headers['x-ratelimit-resource'] ?? 'core'), remaining, Number.isFinite(limit) ? limit : 0);
+}
+
+export function createGitHub(opts: { token: string; apiUrl: string; logger: Logger; retryAfterBaseMs?: number; metrics?: CoreMetrics }): GitHubGateway {
   const ThrottledOctokit = Octokit.plugin(throttling);
   const octokit = new ThrottledOctokit({
     auth: opts.token,
@@ -105,7 +122,26 @@ export function createGitHub(opts: { token: string; apiUrl: string; logger: Logg
     },
   });
 
+  octokit.hook.wrap('request', async (request, options) => {
+    const started = performance.now();
+    const route = String(options.url);
+    try {
+      const res = await request(options);
+      measure(opts.metrics, options.method, route, started, res.status, res.headers as Headers);
+      return res;
+    } catch (err) {
+      const e = err as { status?: number; response?: { headers?: Headers } };
+      measure(opts.metrics, options.method, route, started, e.status ?? 0, e.response?.headers);
+      throw err;
+    }
+  });
+
   return {
+    async probe(signal) {
+      const res = await octokit.rest.rateLimit.get({ request: { signal } });
+      return { remaining: res.data.rate.remaining, limit: res.data.rate.limit };
+    },
+
     async defaultBranch(full) {
       try {
         return (await octokit.rest.repos.get(parseRepo(full))).data.default_branch;
@@ -128,7 +164,9 @@ export function createGitHub(opts: { token: string; apiUrl: string; logger: Logg
         const res = await octokit.rest.repos.compareCommitsWithBasehead({ ...parseRepo(full), basehead: `${base}...${head}`, per_page: 100 });
         return {
           files: (res.data.files ?? []).map((f) => ({ filename: f.filename, status: f.status, additions: f.additions, deletions: f.deletions, patch: f.patch })),
-          commits: res.data.commits.map((c) => ({ sha: c.sha, message: c.commit.message })),
+          commits: res.data.commits.map((c) => ({ sha: c.sha, message: c.commit.message, author: c.commit.author?.name ?? c.author?.login ?? 'unknown' })),
+          totalCommits: res.data.total_commits ?? res.data.commits.length,
+          url: res.data.html_url ?? null,
         };
       } catch (err) {
         if (statusOf(err) === 404) throw new PermanentFailure(`GitHub cannot compare ${base}...${head} in ${full}: one of them does not exist.`);
@@ -277,6 +315,26 @@ export function createGitHub(opts: { token: string; apiUrl: string; logger: Logg
       } catch (err) {
         if (err instanceof PermanentFailure) throw err;
         throw classify(err, `creating a deployment of ${sha.slice(0, 7)} to ${environment}`);
+      }
+    },
+
+    async createIssue(full, input) {
+      try {
+        const res = await octokit.rest.issues.create({ ...parseRepo(full), title: input.title, body: input.body, labels: input.labels });
+        return { number: res.data.number, url: res.data.html_url };
+      } catch (err) {
+        if (statusOf(err) === 410) throw new PermanentFailure(`Issues are turned off in ${full}.`);
+        throw classify(err, `creating an issue in ${full}`);
+      }
+    },
+
+    async findIssue(full, label, marker) {
+      try {
+        const list = await octokit.rest.issues.listForRepo({ ...parseRepo(full), labels: label, state: 'all', per_page: 100 });
+        const found = list.data.find((i) => !i.pull_request && (i.body ?? '').includes(marker));
+        return found ? { number: found.number, url: found.html_url } : undefined;
+      } catch (err) {
+        throw classify(err, `listing issues of ${full}`);
       }
     },
 

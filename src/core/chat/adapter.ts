@@ -1,6 +1,6 @@
-import type { RunSummary } from './services/runs.js';
-import type { StoryRecord } from './services/stories.js';
-import type { ApprovalState } from './services/deploys.js';
+import type { ApprovalState, DeployRun, RunSummary } from '../runs/model.js';
+import type { StoryRecord } from '../stories/store.js';
+import type { CardAction, storyExportView } from './presentation.js';
 
 /**
  * What core needs from a chat platform to show a run. Each platform folder under src/bots/
@@ -14,6 +14,15 @@ export interface RunView {
   webUrl: string;
   /** Chat references stored with the run (`workflow_runs.chat_refs`), e.g. an interaction token. */
   refs?: Record<string, string>;
+  /** Buttons under a finished deploy (Promote, Roll back). */
+  actions?: CardAction[];
+  /** A story's exports: links, and the Create issue / Open PR buttons still to offer. */
+  storyExports?: ReturnType<typeof storyExportView>;
+  /**
+   * The message of the run this one follows (an automatic rollback follows the failed deploy):
+   * a run posted for the first time without `input.threadTs` replies in its thread.
+   */
+  followsMessageRef?: string;
 }
 
 export interface ChatAdapter {
@@ -27,7 +36,7 @@ export interface ChatAdapter {
    * Approve/Reject buttons while it is open) in the run's thread, or edits it in place when
    * `existingRef` is given. Optional: a platform without it shows approvals in the run message.
    */
-  upsertApprovalMessage?(view: RunView & { approvals: ApprovalState }, runMessageRef: string, existingRef: string | undefined): Promise<string>;
+  upsertApprovalMessage?(view: RunView & { run: DeployRun; approvals: ApprovalState }, runMessageRef: string, existingRef: string | undefined): Promise<string>;
   /** Posts a finished deploy's outcome in the run's thread, once. */
   postOutcome?(view: RunView, runMessageRef: string): Promise<string>;
   /** Announces a run in a channel (`slack:C0123`), e.g. a docs pull request; returns the message ref. */
@@ -63,8 +72,20 @@ export interface PlatformAdapter {
   readonly route: string;
   /** The largest body the platform sends; bigger ones get 413 unread. */
   readonly maxBodyBytes: number;
+  /**
+   * How many bytes of not-yet-verified bodies this route may hold in memory at once; past it,
+   * requests get 503 with Retry-After unread. Default: four of the largest bodies.
+   */
+  readonly maxBytesInFlight?: number;
+  /**
+   * Checks the headers before the body is read (a missing signature is refused unread). Returns
+   * the response to send, or undefined to go on.
+   */
+  preflight?(headers: Record<string, string | undefined>): InboundResponse | undefined;
   handle(req: InboundRequest): Promise<InboundResponse>;
   chat?: ChatAdapter;
+  /** Readiness: the platform's API answers (a failure shows as degraded in /readyz, not down). */
+  probe?(signal: AbortSignal): Promise<unknown>;
   close?(): void;
 }
 

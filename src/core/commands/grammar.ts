@@ -4,29 +4,36 @@
  * surface shows as is.
  */
 
+import { unstorableText } from '../runs/model.js';
+
 export const MAX_DESCRIPTION_LENGTH = 4000;
 
-export type Verb = 'help' | 'story' | 'docs' | 'deploy' | 'status' | 'approve' | 'reject' | 'cancel' | 'link';
+export type Verb = 'help' | 'story' | 'docs' | 'deploy' | 'promote' | 'rollback' | 'status' | 'approve' | 'reject' | 'cancel' | 'link' | 'whoami';
+export type StoryExportFlag = 'issue' | 'pull_request';
 
 export type Command =
   | { verb: 'help'; topic?: Verb }
-  | { verb: 'story'; description: string }
+  | { verb: 'story'; description: string; exports?: StoryExportFlag[] }
   | { verb: 'docs'; repo?: string; range?: { base: string; head: string } }
   | { verb: 'deploy'; repo?: string; environment: string; ref?: string }
+  | { verb: 'promote'; run: string }
+  | { verb: 'rollback'; environment: string; project?: string }
   | { verb: 'status'; run?: string }
   | { verb: 'approve'; run: string; reason?: string }
   | { verb: 'reject'; run: string; reason?: string }
   | { verb: 'cancel'; run: string }
-  | { verb: 'link'; repo: string };
+  | { verb: 'link'; repo: string }
+  | { verb: 'whoami' };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage: string };
 
 const USAGE: Record<Verb, { synopsis: string; text: string }> = {
   help: { synopsis: 'help [verb]', text: 'Show this help, or the usage of one verb.' },
   story: {
-    synopsis: 'story <feature description>',
+    synopsis: 'story <feature description> [--issue] [--pr]',
     text:
       'Turn a feature idea into a Gherkin user story with a confidence score.\n' +
+      '--issue files it in the project\'s issue tracker; --pr opens a pull request with the feature file and step skeletons.\n' +
       'Example: story As a shopper I want to save my cart so that I can buy later',
   },
   docs: {
@@ -37,27 +44,55 @@ const USAGE: Record<Verb, { synopsis: string; text: string }> = {
     synopsis: 'deploy [owner/repo] <environment> [ref]',
     text: 'Run the quality gate, ask the approvers, deploy through GitHub and report.',
   },
+  promote: { synopsis: 'promote <run>', text: "Deploy a succeeded deploy's commit to the next environment of the project's promotion pipeline." },
+  rollback: {
+    synopsis: 'rollback <environment> [project]',
+    text: 'Redeploy the last commit that succeeded in the environment before the current one (project: key or owner/repo; default: the channel\'s).',
+  },
   status: { synopsis: 'status [run]', text: "Show this channel's recent runs, or one run (e.g. R-1042) in detail." },
   approve: { synopsis: 'approve <run> [reason]', text: 'Approve a deployment waiting for you.' },
   reject: { synopsis: 'reject <run> [reason]', text: 'Reject a deployment waiting for approval.' },
   cancel: { synopsis: 'cancel <run>', text: 'Stop a run that has not finished.' },
   link: { synopsis: 'link <owner/repo>', text: 'Link this channel to a project, so later commands may omit the repo.' },
+  whoami: { synopsis: 'whoami', text: 'Who AutoDevHub takes you for, your roles, and a link to join this identity to your console account.' },
 };
 
 export const VERBS = Object.keys(USAGE) as Verb[];
 
 export function usageFor(verb?: Verb, prefix = '/autodevhub'): string {
+  // The console and the API have no prefix: no stray space before the verb.
+  const lead = prefix ? `${prefix} ` : '';
   if (verb) {
     const u = USAGE[verb];
-    return `Usage: ${prefix} ${u.synopsis}\n${u.text}`;
+    return `Usage: ${lead}${u.synopsis}\n${u.text}`;
   }
-  const lines = VERBS.map((v) => `  ${prefix} ${USAGE[v].synopsis.padEnd(38)} ${USAGE[v].text.split('\n')[0]}`);
-  return `AutoDevHub commands:\n${lines.join('\n')}\nSee "${prefix} help <verb>" for details.`;
+  const lines = VERBS.map((v) => `  ${lead}${USAGE[v].synopsis.padEnd(38)} ${USAGE[v].text.split('\n')[0]}`);
+  return `AutoDevHub commands:\n${lines.join('\n')}\nSee "${lead}help <verb>" for details.`;
 }
 
 const REPO_RE = /^[\w.-]+\/[\w.-]+$/;
 const RUN_RE = /^R-?\d+$/i;
 const RANGE_RE = /^([\w./-]+)\.\.\.([\w./-]+)$/;
+const PROJECT_KEY_RE = /^[a-z0-9][a-z0-9_-]*$/i;
+const STORY_FLAGS: Record<string, StoryExportFlag> = { '--issue': 'issue', '--pr': 'pull_request' };
+
+/** `--issue` and `--pr` at the end of a story description are options, not words of it. */
+function storyFlags(text: string): { description: string; exports: StoryExportFlag[] } {
+  const words = text.split(/(\s+)/);
+  const exports: StoryExportFlag[] = [];
+  while (words.length) {
+    const last = words.at(-1)!;
+    if (!last.trim()) {
+      words.pop();
+      continue;
+    }
+    const flag = STORY_FLAGS[last.toLowerCase()];
+    if (!flag) break;
+    if (!exports.includes(flag)) exports.unshift(flag);
+    words.pop();
+  }
+  return { description: words.join('').trim(), exports: (['issue', 'pull_request'] as const).filter((f) => exports.includes(f)) };
+}
 
 function isVerb(word: string): word is Verb {
   return (VERBS as string[]).includes(word);
@@ -74,6 +109,10 @@ export function normaliseRunRef(ref: string): string | undefined {
 }
 
 export function parseCommand(input: string): ParseResult {
+  // Refused at the edge, before anything is written: Postgres cannot store a NUL, and a lone
+  // surrogate is not text at all.
+  const unstorable = unstorableText(input);
+  if (unstorable) return fail(undefined, `The command contains ${unstorable}; remove it and try again.`);
   const text = input.replace(/\s+/g, ' ').trim();
   if (!text) return { ok: true, command: { verb: 'help' } };
   const space = text.indexOf(' ');
@@ -91,12 +130,12 @@ export function parseCommand(input: string): ParseResult {
     }
     case 'story': {
       // Slash-command text arrives with newlines folded; the original spacing of the idea is not significant.
-      const description = input.trim().replace(/^story\b/i, '').trim();
+      const { description, exports } = storyFlags(input.trim().replace(/^story\b/i, '').trim());
       if (!description) return fail('story', 'Describe the feature after "story".');
       if (description.length > MAX_DESCRIPTION_LENGTH) {
         return fail('story', `The description is ${description.length} characters; the limit is ${MAX_DESCRIPTION_LENGTH}.`);
       }
-      return { ok: true, command: { verb: 'story', description } };
+      return { ok: true, command: { verb: 'story', description, ...(exports.length && { exports }) } };
     }
     case 'docs': {
       let repo: string | undefined;
@@ -117,6 +156,21 @@ export function parseCommand(input: string): ParseResult {
       if (!environment) return fail('deploy', 'Name the environment to deploy to.');
       if (a.length) return fail('deploy', `Unexpected "${a.join(' ').slice(0, 60)}".`);
       return { ok: true, command: { verb: 'deploy', environment, ...(repo && { repo }), ...(ref && { ref }) } };
+    }
+    case 'promote': {
+      const run = args[0] ? normaliseRunRef(args[0]) : undefined;
+      if (!run || args.length > 1) return fail('promote', 'Name the deploy run to promote, like R-1042.');
+      return { ok: true, command: { verb: 'promote', run } };
+    }
+    case 'rollback': {
+      const a = [...args];
+      // "rollback acme/web production" reads as well as "rollback production acme/web".
+      const repoFirst = a[0] && REPO_RE.test(a[0]) ? a.shift() : undefined;
+      const environment = a.shift();
+      const project = repoFirst ?? a.shift();
+      if (!environment) return fail('rollback', 'Name the environment to roll back.');
+      if (a.length || (project && !REPO_RE.test(project) && !PROJECT_KEY_RE.test(project))) return fail('rollback', `Unexpected "${[project, ...a].join(' ').slice(0, 60)}".`);
+      return { ok: true, command: { verb: 'rollback', environment, ...(project && { project }) } };
     }
     case 'status': {
       if (!args[0]) return { ok: true, command: { verb: 'status' } };
@@ -140,5 +194,13 @@ export function parseCommand(input: string): ParseResult {
       if (!args[0] || !REPO_RE.test(args[0]) || args.length > 1) return fail('link', 'Name the repository as owner/repo.');
       return { ok: true, command: { verb: 'link', repo: args[0] } };
     }
+    case 'whoami':
+      if (args.length) return fail('whoami', `Unexpected "${rest.slice(0, 60)}".`);
+      return { ok: true, command: { verb: 'whoami' } };
   }
+}
+
+/** The usage as rows (the console's table, its suggestions): verb, synopsis, what it does. */
+export function usageRows(): Array<{ verb: Verb; synopsis: string; text: string }> {
+  return VERBS.map((verb) => ({ verb, ...USAGE[verb] }));
 }

@@ -1,10 +1,16 @@
 import type { Actor, CoreContext } from '../context.js';
 import type { ProjectConfig } from '../config.js';
 import { PermanentFailure, ServiceUnavailableError } from '../errors.js';
-import { selectFiles } from '../docs/select.js';
-import { getRun, recordEvent, type CreatedRun, type EventPatch, type RunSummary } from './runs.js';
-import { audit } from './audit.js';
-import { resolveProject } from './projects.js';
+import { selectFiles } from './select.js';
+import { audit } from '../audit/store.js';
+import { transaction } from '../db/transaction.js';
+import { resolveProject } from '../projects/service.js';
+import { authorize } from '../access/authorize.js';
+import { getRun } from '../runs/store.js';
+import { step } from '../runs/advance.js';
+import type { CreatedRun } from '../runs/intake.js';
+import { isFinal, type DocsRun, type RunSummary } from '../runs/model.js';
+import { lastDocumentedHead, recordDocumentation } from './store.js';
 
 /**
  * The docs workflow: compare base...head → select the changed source files → write the
@@ -83,10 +89,11 @@ export async function requestDocsFromPush({ ctx }: { ctx: CoreContext }, input: 
 /** Ingress verb for `/autodevhub docs [owner/repo] [base...head]`. */
 export async function requestDocs(
   { ctx, actor }: { ctx: CoreContext; actor: Actor },
-  input: { repo?: string; range?: { base: string; head: string }; deliveryId: string; receivedAt?: number; chatRefs?: Record<string, string> },
+  input: { repo?: string; range?: { base: string; head: string }; deliveryId: string; requestHash?: string; receivedAt?: number; chatRefs?: Record<string, string> },
 ): Promise<CreatedRun> {
-  if (!ctx.github) throw new ServiceUnavailableError('Docs need GitHub: set GITHUB_TOKEN.');
   const project = await resolveProject(ctx, actor, input.repo, 'docs acme/web');
+  await authorize(ctx, actor, 'docs.create', { project: project.key });
+  if (!ctx.github) throw new ServiceUnavailableError('Docs need GitHub: set GITHUB_TOKEN.');
   const created = await ctx.intake.submit({
     kind: 'docs',
     requestedBy: actor.id,
@@ -101,7 +108,7 @@ export async function requestDocs(
       receivedAt: input.receivedAt ?? Date.now(),
       description: `Document ${project.repo}${input.range ? ` ${input.range.base}...${input.range.head}` : ''}`,
     },
-    delivery: { platform: actor.platform, id: input.deliveryId },
+    delivery: { platform: actor.platform, id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) },
     message: `Queued: document ${project.repo}`,
     ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });
@@ -109,55 +116,43 @@ export async function requestDocs(
   return created;
 }
 
-async function step(ctx: CoreContext, run: RunSummary, patch: EventPatch) {
-  const event = await recordEvent(ctx.em, ctx.publisher, run.id, patch);
-  if (event) await ctx.scheduler.enqueueChatRender(run.id, event.seq);
-  if (!event) throw new PermanentFailure(`${run.ref} was cancelled.`);
-  return event;
-}
-
 /** Worker verb: runs the remaining stages of a docs run. */
 export async function generateDocs({ ctx, runId }: { ctx: CoreContext; runId: number }): Promise<void> {
   const github = ctx.github;
   if (!github) throw new PermanentFailure('GitHub is not configured on this worker: set GITHUB_TOKEN.');
-  let run = await getRun(ctx.em, runId);
-  if (['succeeded', 'failed', 'cancelled'].includes(run.status)) return;
+  const run = (await getRun(ctx.em, runId)) as DocsRun;
+  if (isFinal(run.status)) return;
   const project = ctx.config.projects.find((p) => p.key === run.projectKey);
   if (!project?.repo) throw new PermanentFailure(`Project ${run.projectKey} is no longer configured.`);
   const repo = project.repo;
-  const r = () => run.result ?? {};
 
   // compare: always redone on a retry (cheap, and the selection below needs the files).
   const defaultBranch = await github.defaultBranch(repo);
-  const head = typeof r().headSha === 'string' ? String(r().headSha) : (await github.resolveRef(repo, typeof run.input.head === 'string' ? run.input.head : defaultBranch)).sha;
-  let base = typeof run.input.base === 'string' ? run.input.base : undefined;
+  const head = run.result.headSha ?? (await github.resolveRef(repo, run.input.head ?? defaultBranch)).sha;
+  let base = run.input.base ?? undefined;
   if (!base) {
-    const last: Array<{ head: string }> = await ctx.em.getConnection().execute(
-      `select version_info->>'head' as head from documentation where project_key = ? order by id desc limit 1`,
-      [project.key],
-    );
-    base = last[0]?.head && last[0].head !== head ? last[0].head : await github.parentOf(repo, head);
+    const last = await lastDocumentedHead(ctx.em, project.key);
+    base = last && last !== head ? last : await github.parentOf(repo, head);
   }
   if (!base) throw new PermanentFailure(`${head.slice(0, 7)} has no parent to compare with; give a range, as in "docs ${repo} base...head".`);
-  await step(ctx, run, { status: 'running', stage: 'compare', progress: 10, message: `Comparing ${base.slice(0, 7)}...${head.slice(0, 7)}`, result: { baseSha: base, headSha: head } });
+  await step(ctx, run.id, { status: 'running', stage: 'compare', progress: 10, message: `Comparing ${base.slice(0, 7)}...${head.slice(0, 7)}`, result: { baseSha: base, headSha: head } });
   const diff = await github.compare(repo, base, head);
 
   const selection = selectFiles(diff.files, { docsPath: project.docs?.path ?? 'docs/', budgetChars: ctx.config.docsBudgetChars });
   const overBudget = selection.skipped.filter((s) => s.reason === 'budget').length;
-  await step(ctx, run, {
+  await step(ctx, run.id, {
     stage: 'select',
     progress: 25,
     message: `${selection.files.length} of ${diff.files.length} changed file(s) selected${overBudget ? `; ${overBudget} left out: the diff is larger than the budget` : ''}`,
     data: { selected: selection.files.map((f) => f.filename), skipped: selection.skipped },
   });
 
-  run = await getRun(ctx.em, runId);
-  await step(ctx, run, { stage: 'generate', progress: 40, message: `Writing the documentation update with the ${ctx.docsWriter.name === 'offline' ? 'offline generator' : 'Claude'}` });
+  await step(ctx, run.id, { stage: 'generate', progress: 40, message: `Writing the documentation update with the ${ctx.docsWriter.name === 'offline' ? 'offline generator' : 'Claude'}` });
   const doc = await ctx.docsWriter.write({ repo, base, head, runRef: run.ref, commits: diff.commits, selection });
 
   const branch = docsBranch(head);
   const path = changelogPath(project);
-  await step(ctx, run, { stage: 'write', progress: 65, message: `Committing ${path} on ${branch}` });
+  await step(ctx, run.id, { stage: 'write', progress: 65, message: `Committing ${path} on ${branch}` });
   // The branch is (re)set to head first, so a retry never stacks a second copy of the entry.
   await github.ensureBranch(repo, branch, head);
   const existing = await github.readFile(repo, path, branch);
@@ -172,7 +167,7 @@ export async function generateDocs({ ctx, runId }: { ctx: CoreContext; runId: nu
     ...(existing && { sha: existing.sha }),
   });
 
-  await step(ctx, run, { stage: 'pull_request', progress: 85, message: 'Opening the pull request', result: { branch, commit } });
+  await step(ctx, run.id, { stage: 'pull_request', progress: 85, message: 'Opening the pull request', result: { branch, commit } });
   const body = [
     `Documentation update for ${base.slice(0, 7)}...${head.slice(0, 7)}, written by ${doc.generator}.`,
     '',
@@ -182,18 +177,24 @@ export async function generateDocs({ ctx, runId }: { ctx: CoreContext; runId: nu
   ].join('\n');
   const pr = await github.upsertPullRequest(repo, { branch, base: defaultBranch, title: doc.title, body: body.slice(0, 60_000) });
 
-  await ctx.em.getConnection().execute(
-    `insert into documentation (run_id, project_key, doc_type, title, content, file_path, version_info)
-     values (?, ?, 'changelog', ?, ?, ?, ?::jsonb) on conflict (run_id) do nothing`,
-    [run.id, project.key, doc.title, doc.entry, path, JSON.stringify({ base, head, branch, commit, prUrl: pr.url, prNumber: pr.number, generator: doc.generator })],
-  );
-  await audit(ctx, { actor: 'autodevhub', action: pr.created ? 'docs.pr_opened' : 'docs.pr_updated', target: run.ref, data: { prUrl: pr.url, branch, commit } });
-  await step(ctx, run, {
-    status: 'succeeded',
-    stage: 'done',
-    progress: 100,
-    message: `${pr.created ? 'Opened' : 'Updated'} ${pr.url}${overBudget ? ` (${overBudget} file(s) left out: over the budget)` : ''}`,
-    result: { pullRequestUrl: pr.url, prCreated: pr.created },
-    data: { prUrl: pr.url, links: { pullRequest: pr.url } },
+  await transaction(ctx, async (tx) => {
+    await recordDocumentation(tx.em, {
+      runId: run.id,
+      projectKey: project.key,
+      docType: 'changelog',
+      title: doc.title,
+      content: doc.entry,
+      filePath: path,
+      versionInfo: { base, head, branch, commit, prUrl: pr.url, prNumber: pr.number, generator: doc.generator },
+    });
+    await audit(tx, { actor: 'autodevhub', action: pr.created ? 'docs.pr_opened' : 'docs.pr_updated', target: run.ref, data: { prUrl: pr.url, branch, commit } });
+    await step(tx, run.id, {
+      status: 'succeeded',
+      stage: 'done',
+      progress: 100,
+      message: `${pr.created ? 'Opened' : 'Updated'} ${pr.url}${overBudget ? ` (${overBudget} file(s) left out: over the budget)` : ''}`,
+      result: { pullRequestUrl: pr.url, prCreated: pr.created },
+      data: { prUrl: pr.url, links: { pullRequest: pr.url } },
+    });
   });
 }
