@@ -1,7 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { PermanentFailure } from '../errors.js';
-import type { GeneratedStory, StoryProvider } from './provider.js';
+import type { GeneratedStory, StoryContext, StoryProvider } from './provider.js';
 import { stripFences } from './gherkin.js';
+import { costUsd } from './pricing.js';
+import { DECLINE_TOOL, projectBlock, SYSTEM, TOOLS, userMessage, WRITE_TOOL } from './claude-prompt.js';
+import { declineSchema, renderGherkin, storyProblems, storySchema } from '../stories/structured.js';
+import type { RefusalReason } from '../stories/assess.js';
 
 export interface ClaudeOptions {
   apiKey: string;
@@ -9,14 +13,6 @@ export interface ClaudeOptions {
   model: string;
   timeoutMs?: number;
 }
-
-const SYSTEM = [
-  'You write user stories as Gherkin feature files for an engineering team.',
-  'Reply with one Gherkin feature file and nothing else: no prose before or after, no Markdown fences.',
-  'Start with "Feature:", then the narrative lines "As a …", "I want …", "So that …".',
-  'Write three scenarios: the happy path, a validation or error path, and an edge case.',
-  'Use Given/When/Then/And steps in the first person, concrete and testable.',
-].join('\n');
 
 /** An error whose retry can succeed (rate limit, overload, network) versus one that cannot. */
 export class TransientProviderError extends Error {
@@ -38,6 +34,37 @@ function classify(err: unknown): Error {
   return new TransientProviderError(`Claude could not be reached: ${(err as Error).message}`);
 }
 
+const REASONS: Record<string, RefusalReason> = { gibberish: 'gibberish', no_action: 'no_action', bare_verb: 'bare_verb' };
+
+interface Totals {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+/** Reads one reply: a story (rendered from the tool call), a decline, text, or what is wrong with the tool input. */
+function readReply(reply: Anthropic.Message): { result?: Omit<GeneratedStory, keyof Totals | 'latencyMs' | 'costUsd'>; fix?: { toolUseId: string; error: string } } {
+  const call = reply.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+  if (call?.name === DECLINE_TOOL) {
+    const d = declineSchema.safeParse(call.input);
+    if (!d.success) return { fix: { toolUseId: call.id, error: d.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
+    return { result: { gherkin: '', refusal: { reason: REASONS[d.data.reason] ?? 'no_action', missing: d.data.missing, example: d.data.example }, structured: true } };
+  }
+  if (call?.name === WRITE_TOOL) {
+    const s = storySchema.safeParse(call.input);
+    const problems = s.success ? storyProblems(s.data) : s.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    if (!s.success || problems.length) return { fix: { toolUseId: call.id, error: problems.join('; ') } };
+    return { result: { gherkin: renderGherkin(s.data), openQuestions: s.data.open_questions, structured: true } };
+  }
+  const text = reply.content
+    .filter((b): b is Anthropic.TextBlock => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n');
+  if (!text.trim()) throw new PermanentFailure(`Claude returned neither a story nor text (stop reason: ${reply.stop_reason ?? 'unknown'}).`);
+  return { result: { gherkin: stripFences(text) } };
+}
+
 export function createClaudeProvider(opts: ClaudeOptions): StoryProvider {
   // Retries belong to the job queue (with backoff and a run event per attempt), not hidden in the SDK.
   const client = new Anthropic({
@@ -47,40 +74,62 @@ export function createClaudeProvider(opts: ClaudeOptions): StoryProvider {
     timeout: opts.timeoutMs ?? 60_000,
   });
 
-  async function ask(messages: Anthropic.MessageParam[]): Promise<GeneratedStory> {
-    const started = performance.now();
+  async function call(messages: Anthropic.MessageParam[], context: StoryContext | undefined, totals: Totals): Promise<Anthropic.Message> {
+    const project = projectBlock(context);
+    // Tool choice stays "auto": the newest models reject a forced tool choice; the prompt asks for exactly one call.
+    const system: Anthropic.TextBlockParam[] = [
+      { type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } },
+      ...(project ? [{ type: 'text' as const, text: project, cache_control: { type: 'ephemeral' as const } }] : []),
+    ];
     let reply: Anthropic.Message;
     try {
-      reply = await client.messages.create({ model: opts.model, max_tokens: 2048, system: SYSTEM, messages });
+      reply = await client.messages.create({ model: opts.model, max_tokens: 4096, system, tools: TOOLS as Anthropic.Tool[], messages });
     } catch (err) {
       throw classify(err);
     }
-    const text = reply.content
-      .filter((b): b is Anthropic.TextBlock => b.type === 'text')
-      .map((b) => b.text)
-      .join('\n');
-    if (!text.trim()) throw new PermanentFailure(`Claude returned no text (stop reason: ${reply.stop_reason ?? 'unknown'}).`);
-    return {
-      gherkin: stripFences(text),
-      inputTokens: reply.usage.input_tokens,
-      outputTokens: reply.usage.output_tokens,
-      latencyMs: Math.round(performance.now() - started),
-    };
+    totals.inputTokens += reply.usage.input_tokens;
+    totals.outputTokens += reply.usage.output_tokens;
+    totals.cacheReadTokens += reply.usage.cache_read_input_tokens ?? 0;
+    totals.cacheWriteTokens += reply.usage.cache_creation_input_tokens ?? 0;
+    return reply;
+  }
+
+  /** One conversation: the request, and at most one correction of a tool input that did not fit the schema. */
+  async function ask(messages: Anthropic.MessageParam[], context: StoryContext | undefined): Promise<GeneratedStory> {
+    const started = performance.now();
+    const totals: Totals = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    let reply = await call(messages, context, totals);
+    let read = readReply(reply);
+    if (read.fix) {
+      const fix = read.fix;
+      reply = await call(
+        [
+          ...messages,
+          { role: 'assistant', content: reply.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: fix.toolUseId, is_error: true, content: `That does not fit the schema: ${fix.error}. Call the tool again with the corrected input.` }] },
+        ],
+        context,
+        totals,
+      );
+      read = readReply(reply);
+      if (read.fix) throw new PermanentFailure(`Claude's story did not fit the story schema, even after one correction: ${read.fix.error}`);
+    }
+    return { ...read.result!, ...totals, costUsd: costUsd(opts.model, totals), latencyMs: Math.round(performance.now() - started) };
   }
 
   return {
     name: 'claude',
     label: opts.model,
     model: opts.model,
-    generate: (description) => ask([{ role: 'user', content: `Feature idea:\n${description}` }]),
-    repair: (description, previous, parseError) =>
-      ask([
-        { role: 'user', content: `Feature idea:\n${description}` },
-        { role: 'assistant', content: previous },
-        {
-          role: 'user',
-          content: `The Gherkin parser rejected that: ${parseError}\nReply with the corrected feature file only.`,
-        },
-      ]),
+    generate: (description, context) => ask([{ role: 'user', content: userMessage(description) }], context),
+    repair: (description, previous, parseError, context) =>
+      ask(
+        [
+          { role: 'user', content: userMessage(description) },
+          { role: 'assistant', content: previous },
+          { role: 'user', content: `The Gherkin parser rejected that: ${parseError}\nAnswer with the ${WRITE_TOOL} tool this time.` },
+        ],
+        context,
+      ),
   };
 }

@@ -1,116 +1,273 @@
+import { cleanDescription, type CleanedDescription } from '../stories/clean.js';
+import nlp from 'compromise';
+import { isPhrasal, isPluralNoun, isVerb, PARTICLES, tokens, type Token } from './english.js';
+
 /**
- * Reads the narrative of a feature idea: who (role), what (goal) and why (benefit). Accepts the
- * classic "As a …, I want … so that …" form and looser phrasings ("Let admins export reports to
- * CSV", "Users should be able to reset their password"). Each part records whether the
- * description stated it or it was inferred, which the confidence score uses.
+ * Reads a feature description the way a product owner would: who asks (role), what they want to
+ * do (an action: a verb, what it acts on, and how), why (benefit), and on what trigger when the
+ * system acts by itself ("When a deploy fails, roll back automatically"). Nothing is invented:
+ * a part the description does not state is null, and the story and its score say so.
  */
 
-export interface Narrative {
-  role: string;
-  goal: string;
-  benefit: string;
-  stated: { role: boolean; goal: boolean; benefit: boolean };
-  /** The goal's leading verb in its base form ("save"), and the rest ("my cart"). */
+export interface Action {
+  /** The verb in its base form, with its particle: "export", "roll back". */
   verb: string;
+  /** What the verb acts on, as written: "the monthly invoice list", "my subscription". */
   object: string;
+  objectPlural: boolean;
+  /** Phrases that say how, where, for whom: "as CSV", "for accounting", "at any time". */
+  modifiers: string[];
+  /** The whole phrase: "export the monthly invoice list as CSV for accounting". */
+  text: string;
 }
 
-const ROLE_RE = /\bas an?\s+([^,.;]+?)(?:,|\s+(?=i\s+(?:want|would|need|should|can|'d|wish|expect)\b))/i;
-const GOAL_RE = /\bi\s+(?:want|would like|'d like|need|wish|should be able|expect)\s+(?:to\s+be\s+able\s+to\s+|to\s+)?(.+?)(?=\s*(?:,?\s*so\s+that|,?\s*in\s+order\s+to|,?\s*because)\b|[.;]|$)/i;
-const BENEFIT_RE = /\b(?:so\s+that|in\s+order\s+to|because)\s+(.+?)(?:[.;]|$)/i;
-const LOOSE_ROLE_RE = /^(?:let|allow|enable|help)\s+(?:the\s+|our\s+|all\s+)?(\w+(?:\s+\w+)?)\s+(?:to\s+)?(.+)$/i;
-const SUBJECT_ROLE_RE = /^(?:the\s+|our\s+|all\s+)?(\w+(?:\s+\w+)?)\s+(?:should|must|can|need to|needs to|want to|wants to)\s+(?:be\s+able\s+to\s+)?(.+)$/i;
+export interface Reading {
+  cleaned: CleanedDescription;
+  /** Singular, as stated: "admin", "support agent". Null when the description names nobody. */
+  role: string | null;
+  /** First person, as stated: "I can buy later". Null when not stated. */
+  benefit: string | null;
+  action: Action | null;
+  /** Further actions joined with "and": "get a refund" in "cancel … and get a refund". */
+  more: Action[];
+  /** The event a system reaction waits for: "a deploy fails". */
+  trigger: string | null;
+  /** "system" when the description asks the product to act by itself. */
+  actor: 'person' | 'system';
+  /** A requirement on things rather than an action ("Every image to have alt text"). */
+  requirement: { subject: string; subjectPlural: boolean; property: string } | null;
+  tokens: Token[];
+}
 
-/** Common leading verbs of feature goals; a goal that starts otherwise ("dark mode") is something to use. */
-const VERBS = new Set(
+const ROLE_RE = /\bas an?\s+([^,.;]+?)(?:,|\s+(?=(?:i|we)\s))/i;
+const GOAL_RE = /\b(?:i|we)\s+(?:really\s+)?(?:want|would like|'d like|need|wish|should be able|must be able|expect)\s+(?:to\s+be\s+able\s+to\s+|to\s+)?(.+?)(?=\s*(?:,?\s*so\s+that|,?\s*so\s+i\b|,?\s*in\s+order\s+to|,?\s*because)\b|[.;!?]|$)/i;
+const BENEFIT_RE = /\b(?:so\s+that|so(?=\s+(?:i|we|they|my|our)\b)|in\s+order\s+to|because)\s+(.+?)(?:[.;!?]|$)/i;
+const LOOSE_ROLE_RE = /^(?:please\s+)?(?:let|allow|enable|help)\s+(?:the\s+|our\s+|all\s+)?([\w-]+(?:\s+[\w-]+)?)\s+(?:to\s+)?(.+)$/i;
+const SUBJECT_ROLE_RE = /^(?:the\s+|our\s+|all\s+)?([\w-]+(?:\s+[\w-]+)?)\s+(?:should|must|can|could|need to|needs to|want to|wants to|would like to|have to|has to)\s+(?:be\s+able\s+to\s+)?(.+)$/i;
+const CONDITION_RE = /^(?:when|whenever|if|once|after)\s+(.+?),\s*(?:then\s+)?(.+)$/i;
+const REQUIREMENT_RE = /^((?:every|each|all|any)\s+[\w\s-]+?)\s+(?:to|should|must|shall|need to|needs to)\s+(have|be|show|include|contain)\s+(.+)$/i;
+const RULE_RE = /^((?:the\s+)?[\w-]+(?:\s+[\w-]+)?)\s+(?:should|must|shall|need to|needs to)\s+(?:always\s+)?(have|be|show|include|contain)\s+(.+)$/i;
+const LEAD_IN_RE = /^(?:(?:the\s+)?(?:ability|option|possibility|way)\s+(?:for\s+[\w\s]+?\s+)?to|it should be possible to|make it possible to|support for|please|can we|could we|can you|could you|we should|we need to|i want to|need to)\s+/i;
+
+const ROLE_NOUNS = new Set(
   (
-    'add accept access approve archive assign attach authenticate block book browse build buy calculate cancel change ' +
-    'chat check checkout choose clone close comment compare configure confirm connect copy create customise customize ' +
-    'deactivate delete deploy disable download drag duplicate edit email enable enter export favourite favorite fetch ' +
-    'filter find follow generate get give group hide import install invite join keep label leave like link list load ' +
-    'lock log login logout manage mark merge message migrate monitor move mute notify open order organise organize ' +
-    'pay pin place plan play post preview print publish purchase rate read receive record redeem refund register ' +
-    'reject reload remind remove rename reopen reorder repeat reply report request reschedule reserve reset restore ' +
-    'retry return review save scan schedule search see select sell send set share show sign sort split star start ' +
-    'stop store stream submit subscribe suggest switch sync tag track transfer translate undo unlock unsubscribe ' +
-    'update upgrade upload use verify view vote watch withdraw write'
+    'user admin administrator customer shopper developer manager visitor member editor owner operator guest buyer seller ' +
+    'author reader student teacher patient engineer reviewer tester player accountant approver maintainer subscriber ' +
+    'moderator agent lead designer analyst tenant host driver rider doctor nurse employee candidate recruiter writer ' +
+    'contributor viewer participant organiser organizer attendee traveller traveler client partner vendor supplier merchant'
   ).split(' '),
 );
 
-const OWN = /\b(their|his|her|its|his or her|his\/her)\b/gi;
-
-const ROLE_NOUNS = new Set([
-  'user', 'users', 'admin', 'admins', 'administrator', 'administrators', 'customer', 'customers', 'shopper', 'shoppers',
-  'developer', 'developers', 'manager', 'managers', 'visitor', 'visitors', 'member', 'members', 'editor', 'editors',
-  'owner', 'owners', 'operator', 'operators', 'guest', 'guests', 'buyer', 'buyers', 'seller', 'sellers', 'author', 'authors',
-  'reader', 'readers', 'student', 'students', 'teacher', 'teachers', 'patient', 'patients', 'engineer', 'engineers',
-  'reviewer', 'reviewers', 'support agent', 'support agents', 'team lead', 'team leads', 'tester', 'testers', 'player', 'players',
-]);
-
 function clean(s: string): string {
-  return s.replace(/\s+/g, ' ').replace(/^[\s,;:-]+|[\s,;:.!-]+$/g, '').trim();
+  return s.replace(/\s+/g, ' ').replace(/^[\s,;:-]+|[\s,;:.!?-]+$/g, '').trim();
 }
 
 function singular(role: string): string {
   const words = role.split(' ');
   const last = words[words.length - 1]!;
-  if (/ies$/.test(last)) words[words.length - 1] = last.replace(/ies$/, 'y');
-  else if (/[^s]s$/.test(last)) words[words.length - 1] = last.slice(0, -1);
+  if (/ies$/i.test(last)) words[words.length - 1] = last.replace(/ies$/i, 'y');
+  else if (/(ss|us)$/i.test(last)) return words.join(' ');
+  else if (/s$/i.test(last)) words[words.length - 1] = last.slice(0, -1);
   return words.join(' ');
 }
 
-function splitGoal(goal: string): { goal: string; verb: string; object: string } {
-  const words = goal.split(' ');
-  const first = (words[0] ?? '').toLowerCase();
-  if (VERBS.has(first)) return { goal: [first, ...words.slice(1)].join(' '), verb: first, object: words.slice(1).join(' ') };
-  // No verb to act on: the goal names a capability to use ("dark mode" → "use dark mode").
-  return { goal: `use ${goal}`, verb: 'use', object: goal };
+/** "support agents" → "support agent" when the last word is a role noun. */
+function asRole(candidate: string): string | null {
+  const words = candidate.toLowerCase().split(' ');
+  const last = singular(words[words.length - 1]!);
+  if (!ROLE_NOUNS.has(last)) return null;
+  return singular(candidate.toLowerCase());
 }
 
-/** With no "so that", the benefit is what the goal enables, said plainly rather than invented. */
-function inferBenefit(goal: string): string {
-  return `I can ${goal} without a workaround`;
+/** "I can buy later" from "so that I can buy later"; "I can answer faster" from "in order to answer faster". */
+function firstPersonBenefit(m: RegExpExecArray | null, text: string): string | null {
+  if (!m) return null;
+  const b = clean(m[1]!).replace(/\b(their|his|her|his or her|his\/her)\b/gi, 'my');
+  if (!b) return null;
+  const lead = text.slice(m.index, m.index + 12).toLowerCase();
+  if (lead.startsWith('in order to')) return `I can ${b}`;
+  return b.replace(/^i\b/, 'I');
 }
 
-export function readNarrative(description: string): Narrative {
-  const text = clean(description.replace(/\n+/g, ' '));
-  const roleM = ROLE_RE.exec(text);
-  const goalM = GOAL_RE.exec(text);
-  const benefitM = BENEFIT_RE.exec(text);
+const BOUNDARY_WORDS = new Set(['when', 'whenever', 'if', 'so', 'because', 'once', 'unless', 'while', 'before', 'after', 'until']);
 
-  let role = roleM ? clean(roleM[1]!) : '';
-  let goal = goalM ? clean(goalM[1]!) : '';
-  const benefit = benefitM ? clean(benefitM[1]!) : '';
-
-  if (!goal) {
-    // No "I want": take the sentence before any "so that" as the goal, and look for a role in it.
-    const head = clean(text.split(/\s*,?\s*(?:so\s+that|in\s+order\s+to|because)\b/i)[0] ?? text).replace(/^as an?\s+[^,]+,\s*/i, '');
-    const loose = LOOSE_ROLE_RE.exec(head) ?? SUBJECT_ROLE_RE.exec(head);
-    const found = loose && roleAndRest(loose[1]!, loose[2]!);
-    if (found) {
-      if (!role) role = found.role;
-      goal = found.rest;
-    } else {
-      goal = head;
+/** Splits "export the monthly invoice list as CSV for accounting" into verb, object and modifiers. */
+export function readAction(phrase: string, afterTo = false): { action: Action; rest: string; trigger: string | null } | null {
+  let text = clean(phrase).replace(LEAD_IN_RE, '').replace(/^to\s+/i, '');
+  text = text.replace(/\b(their|his|her|his or her|his\/her)\b/gi, 'my');
+  const toks = tokens(text);
+  if (toks.length === 0) return null;
+  let first = toks[0]!;
+  let verb = first.normal;
+  if (first.tags.has('Gerund') || /ing$/.test(verb)) {
+    const base = verb.replace(/ing$/, '');
+    verb = isVerb(base) ? base : isVerb(`${base}e`) ? `${base}e` : verb;
+  }
+  // After "I want to" the next word is a verb by construction ("bookmark", "star"), if it is a word at all.
+  if (!(isVerb(verb) || (afterTo && /^[a-z]{3,}$/.test(verb))) || first.tags.has('Modal')) return null;
+  let i = 1;
+  // "get notified by email": the passive names the real verb, and the speaker is its object.
+  if ((verb === 'get' || verb === 'be') && toks[1]?.tags.has('Verb') && /ed$|en$/.test(toks[1].normal)) {
+    const base = nlp(toks[1].normal).verbs().toInfinitive().text();
+    if (base && isVerb(base)) {
+      const rest = toks.slice(2).map((t) => t.text).join(' ');
+      const r = readAction(`${base} me ${rest}`);
+      // Steps use the active verb ("I am notified"); the title and narrative keep the person's words.
+      if (r) return { ...r, action: { ...r.action, text: clean(`${toks[0]!.text.toLowerCase()} ${toks[1].text} ${r.action.modifiers.join(' ')}`) } };
     }
   }
-  const stated = { role: Boolean(role), goal: goal.length > 0, benefit: Boolean(benefit) };
-  // Told in the first person from here on: "reset their password" → "reset my password".
-  const split = splitGoal(goal.replace(/^(?:to|be able to)\s+/i, '').replace(OWN, 'my') || 'use this feature');
+  const next = toks[1];
+  if (next && PARTICLES.has(next.normal) && isPhrasal(verb, next.normal)) {
+    verb = `${verb} ${next.normal}`;
+    i = 2;
+  }
+  first = toks[i - 1]!;
+  const words = (from: number, to: number) => toks.slice(from, to).map((t) => t.text).join(' ');
+  // The object: determiners, adjectives, nouns, numbers, "of" phrases, nouns joined by "and".
+  let j = i;
+  if (toks[j]?.tags.has('QuestionWord')) {
+    // "see which tests are flaky": the clause is the object, up to its first preposition.
+    j++;
+    while (j < toks.length && !toks[j]!.tags.has('Preposition') && !toks[j - 1]!.post.match(/[,.;]/)) j++;
+  } else {
+    while (j < toks.length) {
+      const t = toks[j]!;
+      if (j > i && /[,.;:!?]/.test(toks[j - 1]!.post)) break;
+      if (BOUNDARY_WORDS.has(t.normal)) break;
+      if (t.tags.has('Preposition') && t.normal !== 'of') break;
+      if (t.normal === 'to') break;
+      if (t.tags.has('Adverb') && !t.tags.has('Adjective')) break;
+      if (j > i && /^(every|each|per)$/.test(t.normal)) break;
+      // "projects inactive for 90 days": an adjective after the noun starts a modifier.
+      if (j > i && t.tags.has('Adjective') && !t.tags.has('Noun') && toks[j - 1]!.tags.has('Noun') && toks[j + 1]?.tags.has('Preposition')) break;
+      if ((t.normal === 'and' || t.normal === 'or') && toks[j + 1] && (/^(also|then|too)$/.test(toks[j + 1]!.normal) || (isVerb(toks[j + 1]!.normal) && !toks[j + 1]!.tags.has('Noun')))) break;
+      if (t.tags.has('Verb') && !t.tags.has('Noun') && !t.tags.has('Adjective') && j > i && !t.tags.has('Participle')) break;
+      j++;
+    }
+  }
+  const object = words(i, j).replace(/\s+(and|or)$/i, '');
+  let rest = words(j, toks.length);
+  let trigger: string | null = null;
+  const cond = /\b(?:when|whenever|if|once)\s+(.+)$/i.exec(rest);
+  if (cond) {
+    trigger = clean(cond[1]!);
+    rest = rest.slice(0, cond.index);
+  }
+  const andVerb = /^(.*?)\s*,?\s*\b(?:and|then)\s+(?:also\s+)?(\w+\b.*)$/i.exec(rest);
+  let more = '';
+  if (andVerb && isVerb(andVerb[2]!.split(' ')[0]!)) {
+    more = andVerb[2]!;
+    rest = andVerb[1]!;
+  }
+  const modifiers = splitModifiers(rest);
+  const actionText = clean([verb, object, ...modifiers].filter(Boolean).join(' '));
   return {
-    role: role || 'user',
-    goal: split.goal,
-    benefit: benefit || inferBenefit(split.goal),
-    stated,
-    verb: split.verb,
-    object: split.object,
+    action: { verb, object: clean(object), objectPlural: object ? isPluralNoun(object) : false, modifiers, text: actionText },
+    rest: more,
+    trigger,
   };
 }
 
-/** "admins export reports" → role admin; "support agents close tickets" → role support agent. */
-function roleAndRest(candidate: string, rest: string): { role: string; rest: string } | undefined {
-  const words = candidate.toLowerCase().split(' ');
-  if (words.length === 2 && ROLE_NOUNS.has(words.join(' '))) return { role: singular(words.join(' ')), rest: clean(rest) };
-  if (ROLE_NOUNS.has(words[0]!)) return { role: singular(words[0]!), rest: clean([...candidate.split(' ').slice(1), rest].join(' ')) };
-  return undefined;
+function splitModifiers(rest: string): string[] {
+  const toks = tokens(clean(rest));
+  const units: string[] = [];
+  let cur: string[] = [];
+  for (const t of toks) {
+    const starts = (t.tags.has('Preposition') && t.normal !== 'of') || (t.tags.has('Adverb') && !t.tags.has('Adjective'));
+    if (starts && cur.length) {
+      units.push(cur.join(' '));
+      cur = [];
+    }
+    cur.push(t.text);
+  }
+  if (cur.length) units.push(cur.join(' '));
+  // A lone adjective belongs to the phrase after it: "inactive" + "for 90 days".
+  const merged: string[] = [];
+  for (const u of units.map(clean).filter(Boolean)) {
+    const prev = merged[merged.length - 1];
+    if (prev && !prev.includes(' ') && tokens(prev)[0]?.tags.has('Adjective')) merged[merged.length - 1] = `${prev} ${u}`;
+    else merged.push(u);
+  }
+  return merged;
+}
+
+function readActions(phrase: string, afterTo = false): { actions: Action[]; trigger: string | null } {
+  const actions: Action[] = [];
+  let trigger: string | null = null;
+  let text = phrase;
+  for (let k = 0; k < 3 && text; k++) {
+    const r = readAction(text, afterTo && k === 0);
+    if (!r) break;
+    actions.push(r.action);
+    trigger ??= r.trigger;
+    text = r.rest;
+  }
+  return { actions, trigger };
+}
+
+/**
+ * "I want flaky tests flagged" says the action after its object: "flag flaky tests". Only a final
+ * past participle of a known verb is turned round; anything else stays as written.
+ */
+function objectComplement(goal: string): string | undefined {
+  const m = /^(.+?)\s+(\w+(?:ed|en))$/i.exec(goal);
+  if (!m || m[1]!.split(/\s+/).length > 6) return undefined;
+  const verb = nlp(m[2]!).verbs().toInfinitive().text().toLowerCase();
+  return verb && verb !== m[2]!.toLowerCase() && isVerb(verb) ? `${verb} ${m[1]}` : undefined;
+}
+
+export function readDescription(description: string): Reading {
+  const cleaned = cleanDescription(description);
+  const text = clean(cleaned.text);
+  const roleM = ROLE_RE.exec(text);
+  let role = roleM ? singular(clean(roleM[1]!).toLowerCase()) : null;
+  const benefit = firstPersonBenefit(BENEFIT_RE.exec(text), text);
+  const goalM = GOAL_RE.exec(text);
+  let goal = goalM?.[1];
+  const afterTo = Boolean(goalM && /\bto\s+$/i.test(goalM[0].slice(0, goalM[0].length - goalM[1]!.length)));
+  let head = goal ?? clean(text.split(/\s*,?\s*\b(?:so\s+that|so(?=\s+(?:i|we)\b)|in\s+order\s+to|because)\b/i)[0] ?? text).replace(/^as an?\s+[^,]+,\s*/i, '');
+  if (!goal) {
+    const loose = LOOSE_ROLE_RE.exec(head) ?? SUBJECT_ROLE_RE.exec(head);
+    if (loose) {
+      // "Let users upload avatars": the role may be one word or two ("support agents").
+      const [a, b] = loose[1]!.split(' ');
+      const found = asRole(loose[1]!) ? { role: asRole(loose[1]!)!, rest: loose[2]! } : b && asRole(a!) ? { role: asRole(a!)!, rest: `${b} ${loose[2]}` } : null;
+      if (found) {
+        role ??= found.role;
+        head = found.rest;
+      }
+    }
+  }
+  goal = clean(head);
+  const base: Omit<Reading, 'action' | 'more' | 'trigger' | 'actor' | 'requirement'> = { cleaned, role, benefit, tokens: tokens(text) };
+
+  const cond = CONDITION_RE.exec(goal);
+  if (cond) {
+    const { actions } = readActions(cond[2]!);
+    if (actions.length) return { ...base, action: actions[0]!, more: actions.slice(1), trigger: clean(cond[1]!), actor: 'system', requirement: null };
+  }
+  const rule = RULE_RE.exec(goal);
+  const req = REQUIREMENT_RE.exec(goal) ?? (rule && !asRole(rule[1]!) ? rule : null);
+  if (req) {
+    const subject = clean(req[1]!);
+    return {
+      ...base,
+      action: null,
+      more: [],
+      trigger: null,
+      actor: 'system',
+      requirement: { subject, subjectPlural: /^all\b/i.test(subject) || isPluralNoun(subject), property: clean(`${req[2]} ${req[3]}`) },
+    };
+  }
+  let { actions, trigger } = readActions(goal, afterTo);
+  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? '', true));
+  const automatic = /\b(automatically|by itself|on its own)\b/i.test(goal);
+  return {
+    ...base,
+    action: actions[0] ?? null,
+    more: actions.slice(1),
+    trigger,
+    actor: automatic ? 'system' : 'person',
+    requirement: null,
+  };
 }

@@ -1,153 +1,185 @@
-import { readNarrative, type Narrative } from './narrative.js';
-import { oneLine, pastParticiple, titleCase } from './english.js';
-import type { StoryProvider, GeneratedStory } from './provider.js';
+import type { Action, Reading } from './narrative.js';
+import { article, sentenceCase, thirdPerson } from './english.js';
+import type { GeneratedStory, StoryProvider } from './provider.js';
+import { assessDescription, type Assessment, type Refusal } from '../stories/assess.js';
+import { phrasesFor, systemDoes, triggerSteps, type Phrases } from '../stories/phrases.js';
+import { edgeSituation, kindOf, type Situation } from '../stories/situations.js';
+import { openQuestions } from '../stories/questions.js';
+import { outlineFor } from '../stories/outline.js';
+import { boundaryRows, formatValue, type NamedValue } from '../stories/values.js';
+import { renderGherkin, type StoryScenario, type StoryStep, type StructuredStory } from '../stories/structured.js';
 
 /**
- * The offline generator: no network, no model. It reads role, goal and benefit out of the
- * description (narrative.ts) and derives a Feature with three scenarios:
- * - the happy path: the role performs the goal and sees its outcome and benefit;
- * - a validation/error path: the goal attempted with missing or invalid input;
- * - an edge case chosen by what the goal acts on (a payment can be declined, a search can find
- *   nothing, an upload can be too large, a save can repeat), falling back to repetition.
- * The result is labelled "offline generator" wherever it is shown.
+ * The offline generator: no network, no model. It reads the description (narrative.ts), refuses
+ * what is not one (assess.ts), and writes a story a person could keep: a whole-phrase title, the
+ * narrative as stated (a "So that" line only when the description gives a reason), the happy
+ * path, a failure specific to what the goal acts on (situations.ts), a Scenario Outline over the
+ * boundaries of any value the description names (outline.ts), and the open questions it leaves.
  */
 
-interface EdgeCase {
-  match: RegExp;
-  name: (n: Narrative) => string;
-  given: (n: Narrative) => string;
-  then: (n: Narrative) => string[];
+export type OfflineResult =
+  | { kind: 'story'; story: StructuredStory; gherkin: string; assessment: Assessment }
+  | { kind: 'refusal'; refusal: Refusal; assessment: Assessment };
+
+const TITLE_WORDS = 8;
+
+/** Whole phrases only: the verb and its object always, then modifiers while they fit. */
+export function titleFor(r: Reading): string {
+  if (r.requirement) {
+    const { subject, subjectPlural, property } = r.requirement;
+    const verb = property.replace(/^have\b/, subjectPlural ? 'have' : 'has').replace(/^be\b/, subjectPlural ? 'are' : 'is').replace(/^(show|include|contain)\b/, (v) => (subjectPlural ? v : `${v}s`));
+    return sentenceCase(`${subject.toLowerCase()} ${verb}`);
+  }
+  const a = r.action!;
+  let object = a.object;
+  if (object.split(' ').length > 6) object = object.replace(/\s+(of|with|from|for)\s.*$/i, '');
+  const passive = /^(get|be) \w+(ed|en)\b/.test(a.text) && a.object === 'me';
+  const units = passive ? [a.text.split(' ').slice(0, 2).join(' '), ...a.modifiers] : [`${a.verb}${object ? ` ${object}` : ''}`, ...a.modifiers];
+  if (r.trigger) units.push(`when ${r.trigger}`);
+  let title = units[0]!;
+  for (const u of units.slice(1)) {
+    if (`${title} ${u}`.split(' ').length > TITLE_WORDS) break;
+    title = `${title} ${u}`;
+  }
+  return sentenceCase(title);
 }
 
-const EDGE_CASES: EdgeCase[] = [
-  {
-    match: /\b(pay|checkout|check out|purchase|buy|order|subscribe|refund|charge)\b/i,
-    name: () => 'Payment is declined',
-    given: () => 'my payment method is declined',
-    then: (n) => [`I am told the payment was declined`, `nothing is ${pastParticiple(n.verb)} and I am not charged`],
-  },
-  {
-    match: /\b(search|filter|find|browse|look up|lookup|query)\b/i,
-    name: () => 'No results match',
-    given: (n) => `nothing matches what I ${n.verb}`,
-    then: () => ['I see a message that there are no results', 'I am offered a way to change my criteria'],
-  },
-  {
-    match: /\b(upload|import|attach|share a file|add a photo|add an image)\b/i,
-    name: () => 'File is too large or of the wrong type',
-    given: () => 'the file exceeds the allowed size or type',
-    then: () => ['I see which limit the file breaks', 'no partial file is kept'],
-  },
-  {
-    match: /\b(log ?in|sign ?in|authenticate|reset (?:my |the )?password|password)\b/i,
-    name: () => 'Too many failed attempts',
-    given: () => 'I have failed five attempts in a row',
-    then: () => ['further attempts are paused for a while', 'I am told how to recover my account'],
-  },
-  {
-    match: /\b(delete|remove|archive|cancel|unsubscribe)\b/i,
-    name: (n) => `${titleCase(n.object || 'Item')} was already ${pastParticiple(n.verb)}`,
-    given: (n) => `${n.object || 'the item'} was already ${pastParticiple(n.verb)} elsewhere`,
-    then: () => ['I am told it no longer exists', 'no error is shown as a failure of mine'],
-  },
-  {
-    match: /\b(notify|notification|email|message|send|alert|remind)\b/i,
-    name: () => 'Recipient cannot be reached',
-    given: () => 'the recipient has opted out or cannot be reached',
-    then: () => ['nothing is sent to them', 'I can see that the delivery did not happen'],
-  },
-  {
-    match: /\b(export|download|report|print)\b/i,
-    name: () => 'There is no data for the period',
-    given: () => 'there is no data for the chosen period',
-    then: () => ['I get an empty result with a clear explanation', 'no broken file is produced'],
-  },
-  {
-    match: /\b(cart|basket|list|wishlist|collection|queue|inbox)\b/i,
-    name: (n) => `${titleCase(n.object || 'List')} is empty`,
-    given: (n) => `${n.object || 'the list'} is empty`,
-    then: (n) => [`I am told there is nothing to ${n.verb}`, 'I am shown how to add something first'],
-  },
-  {
-    match: /\b(schedule|book|reserve|plan|calendar|appointment|deadline)\b/i,
-    name: () => 'The chosen time is no longer available',
-    given: () => 'someone else took the chosen time a moment earlier',
-    then: () => ['I am told the time is taken', 'I am offered the nearest free times'],
-  },
-];
+const steps = (keyword: StoryStep['keyword'], lines: string[]): StoryStep[] =>
+  lines.map((text, i) => ({ keyword: i === 0 ? keyword : 'And', text }));
 
-const REPEAT_CASE: EdgeCase = {
-  match: /.*/,
-  name: (n) => `${titleCase(`${n.verb} ${n.object}`, 6)} twice`,
-  given: (n) => `I have just ${pastParticiple(n.verb)} ${n.object || 'it'}`,
-  then: (n) => [`I ${n.verb} ${n.object || 'it'} again with the same details`, 'the result is the same and nothing is duplicated'],
-};
-
-/** What the goal itself acts on decides first; the benefit only when the goal says nothing. */
-function chooseEdgeCase(n: Narrative): EdgeCase {
-  return EDGE_CASES.find((e) => e.match.test(n.goal)) ?? EDGE_CASES.find((e) => e.match.test(n.benefit)) ?? REPEAT_CASE;
+function situationScenario(s: Situation, signedIn: string | null): StoryScenario {
+  const given = signedIn && !s.given[0]?.startsWith('I am signed in') ? [signedIn, ...s.given] : s.given;
+  return { name: s.name, type: 'scenario', steps: [...steps('Given', given), ...steps('When', [s.when]), ...steps('Then', s.then)], examples: null };
 }
 
-function article(word: string): string {
-  // "a user", "a European", "an hour": the sound decides, approximated by these spellings.
-  if (/^(u[bcdfgklnprst][aeiou]|eu|one\b|uni)/i.test(word)) return 'a';
-  if (/^(hour|honest|heir)/i.test(word)) return 'an';
-  return /^[aeiou]/i.test(word) ? 'an' : 'a';
+/** The system acts when a count or a time is reached: "Lock accounts after 5 failed login attempts". */
+function thresholdPath(a: Action, p: Phrases, v: NamedValue): StoryScenario {
+  const one = `${article(p.head)} ${p.head}`;
+  const reached = v.raw.replace(/^(after|more than|over|every)\s+/i, '');
+  return {
+    name: sentenceCase(a.text),
+    type: 'scenario',
+    steps: [...steps('Given', [`there is ${one}`]), ...steps('When', [`the ${p.head} reaches ${reached}`]), ...steps('Then', [`the system ${thirdPerson(a.verb)} the ${p.head}`])],
+    examples: null,
+  };
 }
 
-export function generateOfflineGherkin(description: string): string {
-  const n = readNarrative(description);
-  const role = oneLine(n.role);
-  const goal = oneLine(n.goal);
-  const benefit = oneLine(n.benefit);
-  const verb = n.verb;
-  const object = oneLine(n.object) || 'it';
-  const done = pastParticiple(verb);
-  const edge = chooseEdgeCase(n);
-  const edgeSteps = edge.then(n);
-  const thenLines = edge === REPEAT_CASE ? [`When ${edgeSteps[0]}`, `Then ${edgeSteps[1]}`] : [`When I ${goal}`, `Then ${edgeSteps[0]}`, `And ${edgeSteps[1]}`];
-  const benefitStep = benefit.replace(/^i\b/, 'I');
+function thresholdAlready(p: Phrases, v: NamedValue): Situation {
+  const reached = v.raw.replace(/^(after|more than|over|every)\s+/i, '');
+  return {
+    name: `The ${p.head} is already ${p.done}`,
+    given: [`the ${p.head} is already ${p.done}`],
+    when: `the ${p.head} reaches ${reached} again`,
+    then: [`the ${p.head} stays ${p.done}`, `nothing is ${p.done} twice`],
+  };
+}
 
-  const lines = [
-    `Feature: ${titleCase(goal) || 'New capability'}`,
-    `  As ${article(role)} ${role}`,
-    `  I want to ${goal}`,
-    `  So that ${benefit}`,
-    '',
-    `  Scenario: ${titleCase(`${verb} ${object}`, 6)} successfully`,
-    `    Given I am signed in as ${article(role)} ${role}`,
-    `    When I ${goal}`,
-    `    Then I see a confirmation that I have ${done} ${object}`,
-    `    And ${benefitStep}`,
-    '',
-    `  Scenario: ${titleCase(`${verb} ${object}`, 6)} with missing or invalid details`,
-    `    Given I am signed in as ${article(role)} ${role}`,
-    `    When I try to ${goal} with required details missing or invalid`,
-    `    Then I see what is wrong and how to fix it`,
-    `    And nothing is ${done}`,
-    '',
-    `  Scenario: ${edge.name(n)}`,
-    `    Given I am signed in as ${article(role)} ${role}`,
-    `    And ${oneLine(edge.given(n))}`,
-    ...thenLines.map((l) => `    ${oneLine(l)}`),
-    '',
+function happyPath(r: Reading, a: Action, p: Phrases, signedIn: string | null): StoryScenario {
+  const kind = kindOf(p);
+  const given: string[] = signedIn && !kind.anonymous ? [signedIn] : [];
+  let when = kind.when ? kind.when(p) : `I ${p.goalThe}`;
+  let then = kind.outcome(p);
+  if (r.trigger) {
+    const t = triggerSteps(r.trigger);
+    if (t.given) given.push(t.given);
+    when = t.when;
+    if (r.actor === 'system' || p.self) then = [p.self ? `I am ${p.done}` : systemDoes(a), ...then.slice(p.self ? 1 : 0, 1)];
+  } else if (!/^(create|upload|import|payment|schedule|sign-in|send|export|view|search|password-reset)$/.test(kind.key) && p.object && !p.self && !/^(which|what|who|how)\b/i.test(p.object)) {
+    given.push(p.plural ? `there are ${p.object.replace(/^(the|my|our)\s+/i, '')}` : /^(my|our)\s/i.test(p.object) ? `I have ${p.some}` : `there is ${p.some}`);
+  }
+  // "… and get a refund" is an outcome; "… and change the logo" is another story (an open question asks).
+  for (const m of r.more) if (/^(get|receive|see|keep|have)$/.test(m.verb)) then.push(`I ${m.text}`);
+  if (r.benefit) then.push(r.benefit);
+  if (!given.length) given.push(r.trigger ? 'the system is running' : kind.anonymous ? 'I have an account' : 'I am signed in');
+  return { name: sentenceCase(a.text.split(' ').length <= 8 ? a.text : `${a.verb} ${a.object}`), type: 'scenario', steps: [...steps('Given', given), ...steps('When', [when]), ...steps('Then', then)], examples: null };
+}
+
+function requirementScenarios(r: Reading): StoryScenario[] {
+  const req = r.requirement!;
+  const noun = req.subject.replace(/^(the|every|each|all|any)\s+/i, '').toLowerCase().replace(/s$/i, (s) => (req.subjectPlural ? '' : s));
+  const thing = `${article(noun)} ${noun}`;
+  const m = /^(have|be|show|include|contain)\s+(.+)$/.exec(req.property)!;
+  const [withIt, withoutIt] = m[1] === 'be' ? [`that is ${m[2]}`, `that is not ${m[2]}`] : [`with ${m[2]}`, `without ${m[2]}`];
+  return [
+    { name: `Add ${thing} ${withIt}`, type: 'scenario', steps: [...steps('Given', [`I add ${thing} ${withIt}`]), ...steps('When', ['I save it']), ...steps('Then', [`the ${noun} is saved ${withIt.replace(/^that is/, 'as')}`])], examples: null },
+    { name: `Refuse ${thing} ${withoutIt}`, type: 'scenario', steps: [...steps('Given', [`I add ${thing} ${withoutIt}`]), ...steps('When', ['I try to save it']), ...steps('Then', [`I am asked for ${m[2]}`, `the ${noun} is not saved ${withoutIt}`])], examples: null },
+    { name: `Existing ${noun}s ${withoutIt}`, type: 'scenario', steps: [...steps('Given', [`${thing} was saved before this rule, ${withoutIt}`]), ...steps('When', ['I open it']), ...steps('Then', [`I am asked to add ${m[2]}`])], examples: null },
   ];
-  return lines.join('\n');
+}
+
+/** "Passwords must have at least 12 characters": the boundary, tried on a new one. */
+function requirementOutline(r: Reading, v: NamedValue): StoryScenario {
+  const req = r.requirement!;
+  const noun = req.subject.replace(/^(the|every|each|all|any)\s+/i, '').toLowerCase().replace(/s$/i, '');
+  const col = v.family === 'count' ? v.unit.split(' ').at(-1)!.toLowerCase() : v.family === 'size' ? 'size' : 'value';
+  const amount = v.family === 'count' ? `<${col}> ${v.unit}` : `<${col}>`;
+  const [yes, no] = ['accepted', 'refused'];
+  return {
+    name: sentenceCase(v.raw),
+    type: 'outline',
+    steps: [...steps('Given', [`I enter ${article(noun)} ${noun} with ${amount}`]), ...steps('When', ['I save it']), ...steps('Then', [`the ${noun} is <result>`])],
+    examples: { columns: [col, 'result'], rows: boundaryRows(v).map((row) => [formatValue(v, row.amount), row.inside ? yes : no]) },
+  };
+}
+
+export function writeOfflineStory(description: string): OfflineResult {
+  const assessment = assessDescription(description);
+  if (assessment.refusal) return { kind: 'refusal', refusal: assessment.refusal, assessment };
+  const r = assessment.reading;
+  const role = r.role ?? 'user';
+  const signedIn = r.role ? `I am signed in as ${article(r.role)} ${r.role}` : null;
+  let scenarios: StoryScenario[];
+  let p: Phrases | null = null;
+  let goal: string;
+  if (r.requirement) {
+    scenarios = requirementScenarios(r);
+    const v = assessment.values[0];
+    if (v && (v.bound === 'max' || v.bound === 'min')) scenarios = [scenarios[0]!, requirementOutline(r, v), scenarios[2]!];
+    goal = `${r.requirement.subject.toLowerCase()} to ${r.requirement.property}`;
+  } else {
+    const a = r.action!;
+    p = phrasesFor(a);
+    const kind = kindOf(p);
+    const who = kind.anonymous ? null : signedIn;
+    const threshold = r.actor === 'system' && !r.trigger ? assessment.values.find((v) => v.bound === 'after') : undefined;
+    const happy = threshold ? thresholdPath(a, p, threshold) : happyPath(r, a, p, who);
+    const error = situationScenario(threshold ? thresholdAlready(p, threshold) : kind.error(p), threshold ? null : who);
+    const outline = outlineFor(assessment, p, threshold ? null : who);
+    const edge = edgeSituation(p, kind, r.actor === 'system');
+    scenarios = [happy, error, outline ?? situationScenario(edge, edge.name.startsWith('Someone without') ? null : who)];
+    goal = r.actor === 'system' ? `the system to ${a.text}${r.trigger ? ` when ${r.trigger}` : ''}` : `to ${a.text}`;
+    if (r.more.length) goal += ` and ${r.more.map((m) => m.text).join(' and ')}`;
+  }
+  const story: StructuredStory = {
+    feature: titleFor(r),
+    narrative: { as_a: role, i_want: goal, so_that: r.benefit },
+    background: null,
+    scenarios,
+    open_questions: openQuestions(assessment, p),
+  };
+  return { kind: 'story', story, gherkin: renderGherkin(story), assessment };
+}
+
+/** The Gherkin alone, or an empty string for a description that was refused. */
+export function generateOfflineGherkin(description: string): string {
+  const result = writeOfflineStory(description);
+  return result.kind === 'story' ? result.gherkin : '';
 }
 
 export function createOfflineProvider(): StoryProvider {
   return {
     name: 'offline',
     label: 'offline generator',
-    model: 'autodevhub-offline-1',
+    model: 'autodevhub-offline-2',
     async generate(description): Promise<GeneratedStory> {
       const started = performance.now();
-      const gherkin = generateOfflineGherkin(description);
-      return { gherkin, inputTokens: null, outputTokens: null, latencyMs: Math.round(performance.now() - started) };
+      const result = writeOfflineStory(description);
+      const usage = { inputTokens: null, outputTokens: null, latencyMs: Math.round(performance.now() - started) };
+      if (result.kind === 'refusal') return { ...usage, gherkin: '', refusal: result.refusal, openQuestions: [] };
+      return { ...usage, gherkin: result.gherkin, openQuestions: result.story.open_questions };
     },
     async repair(_description, previous) {
-      // The offline generator's output is built line by line from a template that always
-      // parses; a repair can only regenerate it, which would give the same text.
+      // Rendered from structure, the offline story always parses; a repair could only repeat it.
       return { gherkin: previous, inputTokens: null, outputTokens: null, latencyMs: 0 };
     },
   };

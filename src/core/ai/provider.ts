@@ -1,8 +1,31 @@
-export interface GeneratedStory {
-  gherkin: string;
+import type { Refusal } from '../stories/assess.js';
+
+export interface ProviderUsage {
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt-cache tokens (Claude): read from the cache, and written to it. */
+  cacheReadTokens?: number | null;
+  cacheWriteTokens?: number | null;
+  /** US dollars at list price, when the model's price is known. */
+  costUsd?: number | null;
   latencyMs: number;
+}
+
+export interface GeneratedStory extends ProviderUsage {
+  gherkin: string;
+  /** Set instead of a story when the description is not one a story can be written from. */
+  refusal?: Refusal;
+  /** What the description leaves undecided, listed under the story. */
+  openQuestions?: string[];
+  /** The output came as structure (Claude's tool call) and was rendered by us. */
+  structured?: boolean;
+}
+
+/** Project knowledge given to the provider: terms and the project's accepted stories. */
+export interface StoryContext {
+  projectKey?: string | null;
+  glossary?: Record<string, string>;
+  examples?: Array<{ description: string; gherkin: string }>;
 }
 
 /** Where stories come from: Claude, or the offline generator when no API key is set. */
@@ -12,7 +35,7 @@ export interface StoryProvider {
   /** How the provider is shown to people: the Claude model name, or "offline generator". */
   label: string;
   model: string;
-  generate(description: string): Promise<GeneratedStory>;
+  generate(description: string, context?: StoryContext): Promise<GeneratedStory>;
   /** One attempt to fix output the Gherkin parser rejected, given the parser's error. */
-  repair(description: string, previous: string, parseError: string): Promise<GeneratedStory>;
+  repair(description: string, previous: string, parseError: string, context?: StoryContext): Promise<GeneratedStory>;
 }

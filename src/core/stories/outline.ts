@@ -1,0 +1,73 @@
+import { article, sentenceCase } from '../ai/english.js';
+import type { Assessment } from './assess.js';
+import { headNoun, singularWord, type Phrases } from './phrases.js';
+import { boundaryRows, formatValue, type NamedValue } from './values.js';
+import type { StoryScenario, StoryStep } from './structured.js';
+
+/**
+ * A Scenario Outline over the first value the description names: the rows sit either side of the
+ * boundary, and the expected result of each row follows from the kind of bound (a maximum
+ * accepts up to the limit, a threshold acts from it, a window counts what is inside it).
+ */
+
+function subjectOf(p: Phrases): { some: string; the: string } {
+  if (/^(which|what)\s/i.test(p.object)) {
+    const noun = singularWord(headNoun(p.object));
+    return { some: `a ${noun}`, the: `the ${noun}` };
+  }
+  if (p.self || !p.object) return { some: 'it', the: 'it' };
+  return { some: `${article(p.head)} ${p.head}`, the: `the ${p.head}` };
+}
+
+function column(v: NamedValue): string {
+  if (v.family === 'size') return 'size';
+  if (v.family === 'money') return 'amount';
+  if (v.family === 'percent') return 'share';
+  if (v.family === 'duration') return 'age';
+  return v.unit.split(' ').at(-1)!.toLowerCase();
+}
+
+/** The Given that sets the quantity, written around the column's placeholder. */
+function givenFor(v: NamedValue, p: Phrases, col: string): string {
+  const s = subjectOf(p);
+  if (v.bound === 'window') {
+    const what = /^(which|what)\s+\w+\s+(are|is)\s+(.+)$/i.exec(p.object);
+    const state = what ? `was ${what[3]}` : `was ${p.done}`;
+    return `${s.some} ${state} <${col}> ago`;
+  }
+  if (v.family === 'size') return `${s.some === 'it' ? 'a file' : s.some} of <${col}>`;
+  if (v.family === 'count') return `the number of ${v.unit} is <${col}>`;
+  if (v.family === 'duration') {
+    const state = /inactive|idle|unused|stale|dormant|untouched|unpaid|overdue|open/.exec(v.lead)?.[0];
+    return state ? `${s.some} has been ${state} for <${col}>` : `${s.some} is <${col}> old`;
+  }
+  return `the ${col} is <${col}>`;
+}
+
+function resultsFor(v: NamedValue, p: Phrases): [string, string] {
+  if (v.bound === 'max' || v.bound === 'min') return ['accepted', 'refused'];
+  if (v.bound === 'window') return ['listed', 'not listed'];
+  if (v.bound === 'retain') return ['kept', 'deleted'];
+  return [p.done, `not ${p.done}`];
+}
+
+export function outlineFor(a: Assessment, p: Phrases, signedIn: string | null): StoryScenario | null {
+  const v = a.values[0];
+  if (!v) return null;
+  const col = column(v);
+  const rows = boundaryRows(v);
+  const [yes, no] = resultsFor(v, p);
+  const cells = rows.map((r) => [v.family === 'count' || v.bound !== 'window' ? formatValue(v, r.amount) : formatValue(v, r.amount), r.inside ? yes : no]);
+  const s = subjectOf(p);
+  const given: StoryStep[] = [...(signedIn ? [{ keyword: 'Given' as const, text: signedIn }] : [])];
+  given.push({ keyword: given.length ? 'And' : 'Given', text: givenFor(v, p, col) });
+  const windowCells = v.bound === 'window' ? rows.map((r) => [`${formatValue(v, r.amount)} ${v.family === 'count' ? v.unit : ''}`.trim(), r.inside ? yes : no]) : cells;
+  const when = v.bound === 'max' || v.bound === 'min' ? `I try to ${p.verb} ${p.object ? p.it : ''}`.trim() : a.reading.actor === 'system' ? 'the rule is checked' : `I ${p.goalThe}`;
+  const subject = v.bound === 'max' || v.bound === 'min' ? (s.the === 'it' ? 'it' : s.the) : s.the;
+  return {
+    name: sentenceCase(v.raw),
+    type: 'outline',
+    steps: [...given, { keyword: 'When', text: when }, { keyword: 'Then', text: `${subject} is <result>` }],
+    examples: { columns: [col, 'result'], rows: windowCells },
+  };
+}
