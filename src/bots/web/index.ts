@@ -1,26 +1,44 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
 import type { CoreContext } from '../../core/context.js';
-import { runCommand } from '../../core/services/commands.js';
-import { consumeSignInToken, SESSION_TTL_SECONDS, signSession, verifySession, type Session } from '../../core/services/auth.js';
-import { eventsAfter, getRun, listRuns } from '../../core/services/runs.js';
-import { findStoryByRun } from '../../core/services/stories.js';
-import { UnauthorizedError, ValidationError } from '../../core/errors.js';
-import { MAX_DESCRIPTION_LENGTH } from '../../core/commands.js';
-import { createWidgetToken, listWidgetTokens, revokeWidgetToken } from '../../core/services/widget-tokens.js';
+import type { OidcConfig } from '../../core/config.js';
+import { consumeSignInToken, endSession, signInWithSso, startSession } from '../../core/access/sessions.js';
+import { clientIp, sameOriginOnly, SESSION_COOKIE, sessionActor, sessionFromCookieHeader, authenticate } from './auth.js';
+import { createApiRoutes, mountApiDocs } from './api/index.js';
+import { QUEUE_BOARD_CSP, QUEUE_BOARD_PATH } from './queue-board.js';
+import { authorize } from '../../core/access/authorize.js';
+import { errorResponse, RateLimitedError } from './api/app.js';
+import { createOidc, OIDC_COOKIE } from './oidc.js';
+import { UnauthorizedError } from '../../core/errors.js';
+import { APP_PATHS, createAppPages } from './app/index.js';
+import { ErrorPage, errorPageFor, SignInError } from './app/errors.js';
+export { notFoundPage } from './app/errors.js';
+import { usageRows } from '../../core/commands/grammar.js';
+import { MAX_DESCRIPTION_LENGTH } from '../../core/commands/grammar.js';
 
-export const SESSION_COOKIE = 'adh_session';
+export { SESSION_COOKIE, sessionActor, sessionFromCookieHeader };
 
 export interface WebOptions {
   secret: string;
   secureCookies: boolean;
+  publicUrl: () => string;
   context: () => CoreContext;
-  admins: string[];
-  onWidgetTokenRevoked(tokenId: string): Promise<void>;
+  logger: Logger;
+  sessionTtlSeconds: number;
+  trustProxy: boolean;
+  oidc: OidcConfig | undefined;
+  apiWindowMs: number;
+  /** A widget token (its id) or an API token (`api:<id>`) was revoked: its live sockets are closed on every web process. */
+  onTokenRevoked(tokenId: string): Promise<void>;
+  /** Sessions just ended (sign-out, sign out everywhere): close their sockets on every process. */
+  onSessionsEnded(ids: number[]): Promise<void>;
+  /** bull-board, mounted at /admin/queues for admins. */
+  queueBoard?: Hono;
 }
 
 /**
@@ -49,160 +67,172 @@ function asset(relative: string): string {
   return readFileSync(new URL(relative, import.meta.url), 'utf8');
 }
 
-export async function sessionFrom(secret: string, cookieHeader: string | undefined): Promise<Session | undefined> {
-  const token = cookieHeader
-    ?.split(';')
-    .map((c) => c.trim())
-    .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
-    ?.slice(SESSION_COOKIE.length + 1);
-  return verifySession(secret, token ? decodeURIComponent(token) : undefined);
-}
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** Console pages: scripts and styles from this origin only, never framed, no referrer leaks. */
+const consoleHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    frameAncestors: ["'none'"],
+    formAction: ["'self'"],
+    baseUri: ["'none'"],
+    objectSrc: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  referrerPolicy: 'same-origin',
+  strictTransportSecurity: false,
+});
+/** API answers: nothing to render, nothing to frame. */
+const apiHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }, xFrameOptions: 'DENY', referrerPolicy: 'same-origin', strictTransportSecurity: false });
 
 export function createWebRoutes(opts: WebOptions): Hono {
   const consoleHtml = asset('./console.html');
   const feedJs = asset('../../realtime/client/feed.js');
   const feedCss = asset('../../realtime/client/feed.css');
-  const widgetScript = buildWidgetScript(feedJs, feedCss, asset('../../realtime/client/widget.js'));
-  const app = new Hono();
-
-  const session = (c: Context) => verifySession(opts.secret, getCookie(c, SESSION_COOKIE));
-  const requireSession = async (c: Context) => {
-    const s = await session(c);
-    if (!s) throw new UnauthorizedError('Sign in first: open the sign-in link AutoDevHub printed at start.');
-    return s;
+  const files: Record<string, [string, string]> = {
+    'feed.js': [feedJs, 'text/javascript'],
+    'feed.css': [feedCss, 'text/css'],
+    'console.js': [asset('./console.js'), 'text/javascript'],
+    'console.css': [asset('./console.css'), 'text/css'],
+    'app.js': [asset('./app/app.js'), 'text/javascript'],
+    'app.css': [asset('./app/app.css'), 'text/css'],
   };
+  const widgetScript = buildWidgetScript(feedJs, feedCss, asset('../../realtime/client/widget.js'));
+  const oidc = opts.oidc ? createOidc(opts.oidc, opts.secret, opts.publicUrl) : undefined;
+  const usageTable = usageRows()
+    .map((u) => `<tr><th scope="row"><code>${escapeHtml(u.synopsis)}</code></th><td>${escapeHtml(u.text).replaceAll('\n', '<br>')}</td></tr>`)
+    .join('');
+  const app = new Hono();
+  app.onError(async (err, c) => {
+    // A person's browser (a sign-in that failed, say) gets a page in words; scripts get JSON.
+    if (c.req.path.startsWith('/api/') || !(c.req.header('accept') ?? '').includes('text/html')) return errorResponse(err, c, opts.logger);
+    const e = errorPageFor(err);
+    if (e.status === 500) opts.logger.error({ err }, 'page failed');
+    return c.html(`<!doctype html>${await ErrorPage(e)}`, e.status as 400);
+  });
+  for (const path of ['/', '/link', '/auth/*', '/assets/*', ...APP_PATHS]) app.use(path, consoleHeaders);
+  app.use('/api/v1/*', apiHeaders);
+  // Every state-changing console route (sign-out included) comes from the console's own origin.
+  app.use('/auth/*', sameOriginOnly(opts.publicUrl));
 
   const page = async (c: Context) => {
-    const s = await session(c);
+    const auth = await authenticate(opts.context(), c).catch(() => undefined);
     c.header('cache-control', 'no-store');
-    return c.html(consoleHtml.replace('__BODY_CLASS__', s ? 'signed-in' : 'anonymous'));
+    const who = auth ? escapeHtml(auth.actor.displayName ?? auth.actor.id) : '';
+    return c.html(
+      consoleHtml
+        .replace('__BODY_CLASS__', auth ? 'signed-in' : 'anonymous')
+        .replace('__WHO__', who)
+        .replace('__SSO__', oidc ? escapeHtml(oidc.label) : '')
+        .replaceAll('__LIMIT__', String(MAX_DESCRIPTION_LENGTH))
+        .replace('__USAGE__', usageTable),
+    );
   };
   app.get('/', page);
-  app.get('/runs/:ref{R-[0-9]+}', page);
-  const staticFile = (body: string, type: string) => (c: Context) => {
-    c.header('content-type', `${type}; charset=utf-8`);
+  app.get('/link', page);
+  app.get('/assets/:file', (c) => {
+    const file = files[c.req.param('file')];
+    if (!file) return c.json({ error: 'not_found', message: 'No such asset' }, 404);
+    c.header('content-type', `${file[1]}; charset=utf-8`);
     c.header('cache-control', 'public, max-age=300');
-    return c.body(body);
-  };
-  app.get('/assets/feed.js', staticFile(feedJs, 'text/javascript'));
-  app.get('/assets/feed.css', staticFile(feedCss, 'text/css'));
+    return c.body(file[0]);
+  });
   // Embedded on other sites by a script tag; the token it is given decides what it may see.
   app.get('/widget.js', (c) => {
+    c.header('content-type', 'text/javascript; charset=utf-8');
+    c.header('cache-control', 'public, max-age=300');
     c.header('access-control-allow-origin', '*');
     c.header('cross-origin-resource-policy', 'cross-origin');
-    return staticFile(widgetScript, 'text/javascript')(c);
+    c.header('x-content-type-options', 'nosniff');
+    return c.body(widgetScript);
   });
 
+  app.route('/', createAppPages(opts));
+  mountAuth(app, opts, oidc);
+  if (opts.queueBoard) mountQueueBoard(app, opts, opts.queueBoard);
+  mountApiDocs(app);
+  app.route('/', createApiRoutes({ ...opts, publicUrl: opts.publicUrl }));
+  return app;
+}
+
+/** bull-board at /admin/queues: for people who may manage the queues (admins), under a strict CSP. */
+function mountQueueBoard(app: Hono, opts: WebOptions, board: Hono): void {
+  const guard = async (c: Context, next: () => Promise<void>) => {
+    const ctx = opts.context();
+    const auth = await authenticate(ctx, c);
+    if (!auth) throw new UnauthorizedError('Sign in first: open the sign-in link AutoDevHub printed at start.');
+    await authorize(ctx, auth.actor, 'queues.manage');
+    await next();
+    c.header('content-security-policy', QUEUE_BOARD_CSP);
+    c.header('cache-control', 'no-store');
+  };
+  app.use(QUEUE_BOARD_PATH, guard);
+  app.use(`${QUEUE_BOARD_PATH}/*`, guard);
+  app.route(QUEUE_BOARD_PATH, board);
+}
+
+/** Per client address: sign-in attempts (links, single sign-on) are limited. */
+async function signInLimit(opts: WebOptions, c: Context): Promise<void> {
+  const limits = opts.context().limits;
+  if (!limits) return;
+  const state = await limits.consume('signin', clientIp(c, opts.trustProxy));
+  if (!state.ok) {
+    const seconds = Math.max(1, Math.ceil(state.resetMs / 1000));
+    throw new RateLimitedError(`Too many sign-in attempts from your address. Try again in ${seconds} s.`, { retryAfterSeconds: seconds });
+  }
+}
+
+function setSession(c: Context, opts: WebOptions, token: string) {
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', secure: opts.secureCookies, path: '/', maxAge: opts.sessionTtlSeconds });
+}
+
+/** After a sign-in that arrived from another site, a same-site step so the Strict cookie is sent. */
+function continuePage(c: Context) {
+  c.header('cache-control', 'no-store');
+  return c.html('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/"><title>AutoDevHub</title></head><body><p>Signed in. <a href="/">Continue to the console</a>.</p></body></html>');
+}
+
+function mountAuth(app: Hono, opts: WebOptions, oidc: ReturnType<typeof createOidc> | undefined) {
   app.get('/auth/signin', async (c) => {
+    await signInLimit(opts, c);
     const token = c.req.query('token');
-    const subject = token ? await consumeSignInToken(opts.context().em, token) : undefined;
+    const ctx = opts.context();
+    const subject = token ? await consumeSignInToken(ctx.em, token) : undefined;
     if (!subject) {
-      return c.html(
-        '<!doctype html><title>AutoDevHub</title><p>This sign-in link is invalid, expired or already used. ' +
-          'Make a new one on the server with <code>npm run signin-link</code>.</p>',
-        401,
-      );
+      return c.html(`<!doctype html>${await SignInError()}`, 401);
     }
-    setCookie(c, SESSION_COOKIE, await signSession(opts.secret, { subject, admin: true }), {
-      httpOnly: true,
-      sameSite: 'Strict',
-      secure: opts.secureCookies,
-      path: '/',
-      maxAge: SESSION_TTL_SECONDS,
-    });
+    setSession(c, opts, await startSession(ctx, { subject, ttlSeconds: opts.sessionTtlSeconds, ip: clientIp(c, opts.trustProxy), userAgent: c.req.header('user-agent') ?? null, via: 'link' }));
     return c.redirect('/', 303);
   });
-  app.post('/auth/signout', (c) => {
+
+  app.get('/auth/oidc/login', async (c) => {
+    await signInLimit(opts, c);
+    if (!oidc) return c.json({ error: 'not_found', message: 'Single sign-on is not configured: set OIDC_ISSUER and OIDC_CLIENT_ID.' }, 404);
+    const { url, cookie } = await oidc.start();
+    // Lax: the provider sends the browser back with a cross-site navigation.
+    setCookie(c, OIDC_COOKIE, cookie, { httpOnly: true, sameSite: 'Lax', secure: opts.secureCookies, path: '/auth/oidc', maxAge: 600 });
+    return c.redirect(url, 302);
+  });
+
+  app.get('/auth/oidc/callback', async (c) => {
+    await signInLimit(opts, c);
+    if (!oidc) return c.json({ error: 'not_found', message: 'Single sign-on is not configured.' }, 404);
+    const claims = await oidc.finish(new URL(c.req.url), getCookie(c, OIDC_COOKIE));
+    deleteCookie(c, OIDC_COOKIE, { path: '/auth/oidc' });
+    const { token } = await signInWithSso(opts.context(), claims, { ip: clientIp(c, opts.trustProxy), userAgent: c.req.header('user-agent') ?? null, ttlSeconds: opts.sessionTtlSeconds });
+    setSession(c, opts, token);
+    return continuePage(c);
+  });
+
+  // Ends the session server-side: the cookie is worthless from now on, wherever a copy of it is.
+  app.post('/auth/signout', async (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token) await opts.onSessionsEnded(await endSession(opts.context(), token));
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/', 303);
   });
-
-  app.post('/api/v1/commands', async (c) => {
-    const s = await requireSession(c);
-    // JSON only: a cross-site form cannot send it without a CORS preflight, which we never grant.
-    if (!(c.req.header('content-type') ?? '').startsWith('application/json')) {
-      throw new ValidationError('Send JSON: {"text": "story …"} with content-type application/json.');
-    }
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ValidationError('The body is not valid JSON.');
-    }
-    const text = (body as { text?: unknown } | null)?.text;
-    if (typeof text !== 'string') throw new ValidationError('Give the command as {"text": "story …"}.');
-    const project = (body as { project?: unknown }).project;
-    if (project !== undefined && project !== null && typeof project !== 'string') throw new ValidationError('"project" must be a project key.');
-    if (text.length > MAX_DESCRIPTION_LENGTH + 200) {
-      throw new ValidationError(`The command is ${text.length} characters; a story description may be ${MAX_DESCRIPTION_LENGTH}.`);
-    }
-    const deliveryId = c.req.header('idempotency-key') ?? randomUUID();
-    const ctx = opts.context();
-    if (project) {
-      const known: unknown[] = await ctx.em.getConnection().execute(`select 1 from projects where key = ?`, [project]);
-      if (!known.length) throw new ValidationError(`There is no project "${project}".`);
-    }
-    const reply = await runCommand(
-      { ctx, actor: { id: s.subject, platform: 'web', channel: null } },
-      { text, deliveryId: deliveryId.slice(0, 200), prefix: '', ...(project && { projectKey: project }) },
-    );
-    const status = reply.run && !reply.duplicate ? 202 : reply.error ? 400 : 200;
-    return c.json({ text: reply.text.trim(), error: Boolean(reply.error), duplicate: Boolean(reply.duplicate), run: reply.run ?? null }, status);
-  });
-
-  app.get('/api/v1/runs', async (c) => {
-    await requireSession(c);
-    const project = c.req.query('project');
-    const runs = await listRuns(opts.context().em, { ...(project && { projectKey: project }), limit: Number(c.req.query('limit') ?? 20) });
-    return c.json({ runs });
-  });
-
-  app.get('/api/v1/runs/:ref', async (c) => {
-    await requireSession(c);
-    const ctx = opts.context();
-    const run = await getRun(ctx.em, c.req.param('ref'));
-    const [events, story] = await Promise.all([eventsAfter(ctx.em, run, 0), findStoryByRun(ctx, run.id)]);
-    return c.json({ run, events, story: story ?? null });
-  });
-
-  app.get('/api/v1/projects', async (c) => {
-    await requireSession(c);
-    const rows: Array<{ key: string; repo: string | null }> = await opts.context().em.getConnection().execute(`select key, repo from projects order by key`);
-    return c.json({ projects: rows });
-  });
-
-  app.post('/api/v1/widget-tokens', async (c) => {
-    const s = await requireSession(c);
-    const body = (await c.req.json().catch(() => {
-      throw new ValidationError('The body is not valid JSON.');
-    })) as { project?: unknown; origins?: unknown; ttlDays?: unknown; name?: unknown };
-    if (typeof body.project !== 'string') throw new ValidationError('Give {"project": "<key>", "origins": ["https://…"]}.');
-    const { token, info } = await createWidgetToken(
-      { em: opts.context().em, secret: opts.secret, actor: { id: s.subject, platform: 'web' }, admins: opts.admins },
-      {
-        projectKey: body.project,
-        origins: Array.isArray(body.origins) ? body.origins.map(String) : [],
-        ...(body.ttlDays !== undefined && { ttlDays: Number(body.ttlDays) }),
-        ...(typeof body.name === 'string' && { name: body.name }),
-      },
-    );
-    const base = new URL(c.req.url).origin;
-    const snippet = `<script src="${base}/widget.js" data-project="${info.projectKey}" data-token="${token}" async></script>`;
-    return c.json({ token, ...info, snippet }, 201);
-  });
-
-  app.get('/api/v1/widget-tokens', async (c) => {
-    await requireSession(c);
-    return c.json({ tokens: await listWidgetTokens(opts.context().em, c.req.query('project')) });
-  });
-
-  app.delete('/api/v1/widget-tokens/:id', async (c) => {
-    const s = await requireSession(c);
-    const id = c.req.param('id');
-    await revokeWidgetToken({ em: opts.context().em, actor: { id: s.subject, platform: 'web' }, admins: opts.admins }, id);
-    await opts.onWidgetTokenRevoked(id);
-    return c.body(null, 204);
-  });
-
-  return app;
 }
