@@ -2,17 +2,20 @@ import { REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat.js';
+import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat/adapter.js';
 import type { DiscordConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
-import { runCommand } from '../../core/services/commands.js';
-import { acceptStory, regenerateStory } from '../../core/services/stories.js';
-import { decideApproval } from '../../core/services/deploys.js';
-import { findRun } from '../../core/services/runs.js';
+import { runCommand } from '../../core/commands/run-command.js';
+import { acceptStory, regenerateStory } from '../../core/stories/service.js';
+import { decideApproval } from '../../core/deploys/service.js';
+import { requestPromotion, requestRollbackOfRun } from '../../core/deploys/follow-ups.js';
+import { exportStory, storyCard } from '../../core/exports/service.js';
+import { findRunById } from '../../core/runs/queries.js';
 import { createDiscordVerifier } from './webhook/verify.js';
 import { commandText, DiscordBodyError, EPHEMERAL, InteractionType, interactionUser, parseInteraction, ResponseType, type Interaction } from './webhook/parse.js';
 import { GRAMMAR_ORDER } from './commands.js';
-import { approvalMessage, CUSTOM, outcomeMessage, runMessage, storyMessage } from './cards.js';
+import { approvalMessage, CUSTOM, escapeMarkdown, outcomeMessage, quiet, runMessage, storyMessage } from './cards.js';
+import { runUrl } from '../../core/chat/presentation.js';
 
 export interface DiscordHttpRequest {
   rawBody: string;
@@ -38,11 +41,11 @@ export function decodeRef(ref: string): { channel: string; id: string } {
 }
 
 function ephemeral(content: string): DiscordHttpResponse {
-  return { status: 200, body: { type: ResponseType.ChannelMessage, data: { content: content.slice(0, 2000), flags: EPHEMERAL, allowed_mentions: { parse: [] } } } };
+  return { status: 200, body: { type: ResponseType.ChannelMessage, data: { content: content.slice(0, 2000), flags: EPHEMERAL, ...quiet } } };
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof AppError && err.status < 500) return `❌ ${err.message}`;
+  if (err instanceof AppError) return `❌ ${err.message}`;
   return '❌ AutoDevHub could not handle that. Nothing was changed; please try again.';
 }
 
@@ -51,22 +54,32 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
   // discord.js's REST client: honours 429s and retry_after, and its per-route buckets.
   const rest = new REST({ version: '10', api: opts.config.apiUrl, retries: 2, timeout: 10_000 }).setToken(opts.config.botToken);
   const appId = opts.config.applicationId;
+  // Every 429 Discord answers, including the ones discord.js waits out and retries, is counted.
+  rest.on('response', (_request, response) => {
+    if (response.status === 429) opts.context().metrics?.chatRateLimited('discord');
+  });
 
   async function onCommand(i: Interaction): Promise<DiscordHttpResponse> {
     const user = interactionUser(i);
     if (!user) return ephemeral('❌ This interaction carries no user.');
-    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null };
+    // No guild: a direct message, which is nobody's channel.
+    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null, direct: !i.guild_id };
     const reply = await runCommand(
       { ctx: opts.context(), actor },
       // The interaction token is stored with a run it starts: the run's message is the deferred answer.
       { text: commandText(i, GRAMMAR_ORDER), deliveryId: `interaction:${i.id}`, prefix: '/autodevhub', chatRefs: { [INTERACTION_REF]: `${i.token}|${Date.now()}` } },
     );
-    if (reply.run && !reply.duplicate && ['queued'].includes(reply.run.status)) {
+    if (reply.run && !reply.duplicate && reply.queued !== false && reply.run.status === 'queued') {
       return { status: 200, body: { type: ResponseType.DeferredChannelMessage } };
     }
-    const text = reply.error ? `${reply.text.split('\n\n')[0]}\n\`\`\`\n${reply.text.split('\n\n').slice(1).join('\n\n')}\n\`\`\`` : reply.text;
+    // Usage goes in a code block (its columns line up); anything else may echo user text: escaped.
+    const fence = '```';
+    const text =
+      reply.usage !== undefined
+        ? `${reply.message ? `${escapeMarkdown(reply.message)}\n` : ''}${fence}\n${reply.usage.replace(/```/g, "'''")}\n${fence}`
+        : escapeMarkdown(reply.text);
     if (reply.ephemeral || reply.error) return ephemeral(text);
-    return { status: 200, body: { type: ResponseType.ChannelMessage, data: { content: text.slice(0, 2000), allowed_mentions: { parse: [] } } } };
+    return { status: 200, body: { type: ResponseType.ChannelMessage, data: { content: text.slice(0, 2000), ...quiet } } };
   }
 
   async function onComponent(i: Interaction): Promise<DiscordHttpResponse> {
@@ -74,7 +87,7 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
     const [action, value] = (i.data?.custom_id ?? '').split(':');
     if (!user || !value) return ephemeral('❌ Unknown button.');
     // The decider is the user Discord signed for; the custom_id only names the run or story.
-    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null };
+    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null, direct: !i.guild_id };
     const ctx = opts.context();
     try {
       if (action === CUSTOM.approve || action === CUSTOM.reject) {
@@ -83,8 +96,19 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
       }
       if (action === CUSTOM.accept) {
         const story = await acceptStory({ ctx, actor }, Number(value));
-        const run = await findRun(ctx.em, story.runId);
-        return { status: 200, body: { type: 7, data: storyMessage(story, `${opts.publicUrl}/runs/${run?.ref ?? ''}`, run?.ref ?? '') } };
+        const card = await storyCard(ctx, story.id);
+        return { status: 200, body: { type: 7, data: storyMessage(card.story, runUrl(opts.publicUrl, card.run.ref), card.run.ref, card.extras) } };
+      }
+      if (action === CUSTOM.promote || action === CUSTOM.rollback) {
+        const created = action === CUSTOM.promote ? await requestPromotion({ ctx, actor }, { run: value }) : await requestRollbackOfRun({ ctx, actor }, { run: value });
+        if (created.duplicate) return ephemeral(`${created.run.ref} is already under way for this (${created.run.input.description}).`);
+        return ephemeral(`Queued ${created.run.ref}: ${escapeMarkdown(created.run.input.description)}`);
+      }
+      if (action === CUSTOM.createIssue || action === CUSTOM.openPr) {
+        // A tracker or GitHub may take longer than Discord's 3 seconds: acknowledge now, then edit
+        // the card through the interaction token (valid 15 minutes) and tell the clicker.
+        void exportThenEdit(ctx, actor, i, Number(value), action === CUSTOM.createIssue ? 'issue' : 'pull_request');
+        return { status: 200, body: { type: ResponseType.DeferredUpdateMessage } };
       }
       if (action === CUSTOM.regenerate) {
         await regenerateStory({ ctx, actor }, Number(value), { deliveryId: `interaction:${i.id}` });
@@ -94,6 +118,20 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
     } catch (err) {
       if (!(err instanceof AppError)) opts.logger.error({ err }, 'Discord component failed');
       return ephemeral(errorText(err));
+    }
+  }
+
+  /** Once per story version: the card is redrawn with the link; a second click or a refusal is told privately. */
+  async function exportThenEdit(ctx: CoreContext, actor: Actor, i: Interaction, storyId: number, kind: 'issue' | 'pull_request') {
+    const whisper = (content: string) => rest.post(Routes.webhook(appId, i.token), { body: { content: content.slice(0, 2000), flags: EPHEMERAL, ...quiet }, auth: false });
+    try {
+      const done = await exportStory({ ctx, actor }, { storyId, kind });
+      const card = await storyCard(ctx, storyId);
+      await rest.patch(Routes.webhookMessage(appId, i.token, '@original'), { body: storyMessage(card.story, runUrl(opts.publicUrl, card.run.ref), card.run.ref, card.extras), auth: false });
+      await whisper(done.created ? `Created: ${done.export.url}` : `Already there for this story version: ${done.export.url}`);
+    } catch (err) {
+      if (!(err instanceof AppError)) opts.logger.error({ err }, 'Discord export failed');
+      await whisper(errorText(err)).catch((e: unknown) => opts.logger.warn({ err: e }, 'could not tell the clicker'));
     }
   }
 
@@ -155,7 +193,7 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
         : await rest.post(Routes.channelMessages(channel ?? ''), { body })) as { id: string; channel_id: string };
       return encodeRef(posted.channel_id ?? channel, posted.id);
     },
-    postStory: (view, ref) => followUp(view, ref, storyMessage(view.story, view.webUrl, view.run.ref)),
+    postStory: (view, ref) => followUp(view, ref, storyMessage(view.story, view.webUrl, view.run.ref, view.storyExports)),
     async upsertApprovalMessage(view, runMessageRef, existingRef) {
       const body = approvalMessage(view.run, view.approvals, view.webUrl);
       if (existingRef) {
@@ -165,7 +203,7 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
       }
       return followUp(view, runMessageRef, body);
     },
-    postOutcome: (view, ref) => followUp(view, ref, outcomeMessage(view.run, view.webUrl)),
+    postOutcome: (view, ref) => followUp(view, ref, outcomeMessage(view.run, view.webUrl, view.actions)),
     async postNotice(view, channel) {
       const id = channel.replace(/^discord:/, '');
       const posted = (await rest.post(Routes.channelMessages(id), { body: outcomeMessage(view.run, view.webUrl) })) as { id: string; channel_id: string };
@@ -177,12 +215,15 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
     platform: 'discord',
     route: '/discord/interactions',
     maxBodyBytes: 1024 * 1024,
+    preflight: (headers) =>
+      headers['x-signature-ed25519'] && headers['x-signature-timestamp'] ? undefined : { status: 401, body: { error: 'invalid_signature', message: 'missing X-Signature-Ed25519 or X-Signature-Timestamp' } },
     chat,
     rest,
     async handle(req) {
       const res = await handle({ rawBody: req.rawBody, signature: req.headers['x-signature-ed25519'], timestamp: req.headers['x-signature-timestamp'] });
       return { status: res.status, body: res.body as Record<string, unknown> };
     },
+    probe: (signal: AbortSignal) => rest.get(Routes.gateway(), { auth: false, signal }),
     close() {
       rest.clearHashSweeper();
       rest.clearHandlerSweeper();

@@ -1,8 +1,8 @@
 import { verify } from '@octokit/webhooks-methods';
 import type { Logger } from 'pino';
 import type { CoreContext } from '../../core/context.js';
-import type { PlatformAdapter } from '../../core/chat.js';
-import { requestDocsFromPush, type PushEvent } from '../../core/services/docs.js';
+import type { PlatformAdapter } from '../../core/chat/adapter.js';
+import { requestDocsFromPush, type PushEvent } from '../../core/docs/service.js';
 
 export interface WebhookRequest {
   rawBody: string;
@@ -25,8 +25,18 @@ export function createGitHubWebhooks(opts: { secret: string; logger: Logger; con
   return {
     platform: 'github',
     route: '/github/webhooks',
-    // GitHub caps webhook payloads at 25 MB.
+    // GitHub caps webhook payloads at 25 MB; two of them may be read at once.
     maxBodyBytes: 25 * 1024 * 1024,
+    maxBytesInFlight: 50 * 1024 * 1024,
+    preflight(headers) {
+      if (!/^sha256=[0-9a-f]{64}$/i.test(headers['x-hub-signature-256'] ?? '')) {
+        return { status: 401, body: { error: 'invalid_signature', message: 'X-Hub-Signature-256 is missing or malformed' } };
+      }
+      if (!headers['x-github-event'] || !headers['x-github-delivery']) {
+        return { status: 400, body: { error: 'invalid_request', message: 'X-GitHub-Event and X-GitHub-Delivery are required' } };
+      }
+      return undefined;
+    },
     handle: async (inbound) => {
       const res = await handleWebhook({
         rawBody: inbound.rawBody,

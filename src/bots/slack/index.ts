@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { logContext } from '../../core/logger.js';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, PlatformAdapter } from '../../core/chat.js';
+import type { ChatAdapter, PlatformAdapter } from '../../core/chat/adapter.js';
 import type { SlackConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
-import { runCommand } from '../../core/services/commands.js';
-import { acceptStory, regenerateStory } from '../../core/services/stories.js';
-import { findRun } from '../../core/services/runs.js';
-import { HonoSlackReceiver } from './receiver.js';
-import { ACTION_ACCEPT, ACTION_APPROVE, ACTION_REGENERATE, ACTION_REJECT, approvalMessage, noticeMessage, outcomeMessage, runMessage, storyMessage } from './cards.js';
-import { decideApproval } from '../../core/services/deploys.js';
+import { runCommand, type CommandReply } from '../../core/commands/run-command.js';
+import { acceptStory, regenerateStory } from '../../core/stories/service.js';
+import { HonoSlackReceiver, type SlashCommandHandler } from './receiver.js';
+import { runUrl } from '../../core/chat/presentation.js';
+import { ACTION_ACCEPT, ACTION_APPROVE, ACTION_REGENERATE, ACTION_REJECT, approvalMessage, escapeMrkdwn, noticeMessage, outcomeMessage, runMessage, storyMessage } from './cards.js';
+import { decideApproval } from '../../core/deploys/service.js';
+import { requestPromotion, requestRollbackOfRun } from '../../core/deploys/follow-ups.js';
+import { exportStory, storyCard, type ExportKind } from '../../core/exports/service.js';
+import { ACTIONS } from '../../core/chat/presentation.js';
 import { slackDeliveryId } from './webhook/parse.js';
 
 export interface SlackAdapterOptions {
@@ -47,18 +51,30 @@ function boltLogger(logger: Logger): BoltLogger {
 }
 
 function errorText(err: unknown, requestId: string): string {
-  if (err instanceof AppError && err.status < 500) return `:x: ${err.message}`;
+  if (err instanceof AppError) return `:x: ${escapeMrkdwn(err.message)}`;
   return `:x: AutoDevHub could not handle that (request ${requestId}). Nothing was queued; please try again.`;
 }
 
+/**
+ * A command's answer as Slack text. User text is echoed in answers ("deploy … <!channel>"):
+ * escaped, it stays text. Usage goes in a code block, so its columns line up.
+ */
+export function replyText(reply: CommandReply): string {
+  if (reply.usage === undefined) return escapeMrkdwn(reply.text);
+  const fence = '```';
+  return `${reply.message ? `${escapeMrkdwn(reply.message)}\n` : ''}${fence}\n${escapeMrkdwn(reply.usage)}\n${fence}`;
+}
+
 export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
-  const receiver = new HonoSlackReceiver(opts.config.signingSecret, opts.logger);
+  const receiver = new HonoSlackReceiver(opts.config.signingSecret, opts.logger, onSlashCommand);
   const client = new webApi.WebClient(opts.config.botToken, {
     slackApiUrl: opts.config.apiUrl,
     logger: boltLogger(opts.logger),
     // Retries belong to the chat job (with backoff), not to a request that holds a worker.
     retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2000 },
   });
+  // Every 429 Slack answers is counted (the client waits as Slack asks and retries).
+  client.on(webApi.WebClientEvent.RATE_LIMITED, () => opts.context().metrics?.chatRateLimited('slack'));
   // Authorisation is local: the one bot token we are configured with. Bolt's default would
   // call auth.test on the first event, and while Slack's API is unreachable every command
   // would wait on it and miss its 3-second acknowledgement. The token is checked once at
@@ -81,30 +97,32 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     })
     .catch((err: Error) => opts.logger.error({ err: err.message }, 'Slack rejected SLACK_BOT_TOKEN or is unreachable (auth.test)'));
 
-  app.command(/^\/autodevhub/, async ({ command, ack }) => {
-    const requestId = randomUUID();
-    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}` };
+  async function onSlashCommand(...[command, body, ack]: Parameters<SlashCommandHandler>): Promise<void> {
+    // The id the person is shown is the one on every log line of this request.
+    const requestId = logContext().requestId ?? randomUUID();
+    // Direct messages (D…) are nobody's channel: nothing is linked or deployed from them.
+    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}`, direct: command.channel_id.startsWith('D') };
     try {
       const reply = await runCommand(
         { ctx: opts.context(), actor },
-        { text: command.text, deliveryId: slackDeliveryId(command as never) ?? requestId, prefix: command.command },
+        { text: command.text, deliveryId: slackDeliveryId(body as never) ?? requestId, prefix: command.command },
       );
-      await ack({ response_type: reply.ephemeral ? 'ephemeral' : 'in_channel', text: reply.text });
+      await ack({ response_type: reply.ephemeral ? 'ephemeral' : 'in_channel', text: replyText(reply) });
     } catch (err) {
       opts.logger.error({ err, requestId }, 'slash command failed');
       await ack({ response_type: 'ephemeral', text: errorText(err, requestId) });
     }
-  });
+  }
 
   app.event('app_mention', async ({ event, body }) => {
     const text = event.text.replace(/<@[A-Z0-9]+>/g, '').trim();
-    const actor: Actor = { id: `slack:${event.user}`, platform: 'slack', channel: `slack:${event.channel}` };
+    const actor: Actor = { id: `slack:${event.user}`, platform: 'slack', channel: `slack:${event.channel}`, direct: event.channel.startsWith('D') };
     const reply = await runCommand(
       { ctx: opts.context(), actor },
       { text, deliveryId: slackDeliveryId(body as never) ?? randomUUID(), prefix: '@AutoDevHub' },
     );
     if (reply.duplicate) return;
-    await client.chat.postMessage({ channel: event.channel, thread_ts: event.thread_ts ?? event.ts, text: reply.text });
+    await client.chat.postMessage({ channel: event.channel, thread_ts: event.thread_ts ?? event.ts, text: replyText(reply) });
   });
 
   /**
@@ -120,7 +138,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const message = body.message as { thread_ts?: string; ts?: string } | undefined;
       try {
         await act({
-          actor: { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null },
+          actor: { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null, direct: Boolean(channel?.startsWith('D')) },
           channel,
           value: String(action.value),
           messageTs: message?.ts,
@@ -135,13 +153,16 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     });
   }
 
+  /** Redraws a story message in place (after Accept, Create issue, Open PR). */
+  async function redrawStory(ctx: CoreContext, storyId: number, channel: string | undefined, messageTs: string | undefined) {
+    const card = await storyCard(ctx, storyId);
+    if (channel && messageTs) await client.chat.update({ channel, ts: messageTs, ...storyMessage(card.story, runUrl(opts.publicUrl, card.run.ref), card.run.ref, card.extras) } as never);
+  }
+
   onButton(ACTION_ACCEPT, async ({ actor, channel, value, messageTs }) => {
     const ctx = opts.context();
     const story = await acceptStory({ ctx, actor }, Number(value));
-    const run = await findRun(ctx.em, story.runId);
-    if (channel && messageTs && run) {
-      await client.chat.update({ channel, ts: messageTs, ...storyMessage(story, `${opts.publicUrl}/runs/${run.ref}`, run.ref) } as never);
-    }
+    await redrawStory(ctx, story.id, channel, messageTs);
   });
 
   onButton(ACTION_REGENERATE, async ({ actor, value, threadTs, deliveryId }) => {
@@ -151,13 +172,38 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
   onButton(ACTION_APPROVE, ({ actor, value }) => decideApproval({ ctx: opts.context(), actor }, { run: value, decision: 'approve' }).then(() => undefined));
   onButton(ACTION_REJECT, ({ actor, value }) => decideApproval({ ctx: opts.context(), actor }, { run: value, decision: 'reject' }).then(() => undefined));
 
+  /** Tells only the clicker (a second click on a follow-up that is already under way). */
+  const whisper = (channel: string | undefined, user: string, text: string) => (channel ? client.chat.postEphemeral({ channel, user: user.replace(/^slack:/, ''), text: escapeMrkdwn(text) }).then(() => undefined) : Promise.resolve());
+
+  onButton(ACTIONS.promote, async ({ actor, channel, value }) => {
+    const created = await requestPromotion({ ctx: opts.context(), actor }, { run: value });
+    if (created.duplicate) await whisper(channel, actor.id, `${value} is already being promoted to ${created.environment}: ${created.run.ref}.`);
+  });
+  onButton(ACTIONS.rollback, async ({ actor, channel, value }) => {
+    const created = await requestRollbackOfRun({ ctx: opts.context(), actor }, { run: value });
+    if (created.duplicate) await whisper(channel, actor.id, `${created.run.input.environment} is already being rolled back: ${created.run.ref}.`);
+  });
+
+  /** Create issue / Open PR on a story: once per story version; the link goes to the thread and onto the card. */
+  const onExport = (kind: ExportKind) => async ({ actor, channel, value, messageTs, threadTs }: Click) => {
+    const ctx = opts.context();
+    const done = await exportStory({ ctx, actor }, { storyId: Number(value), kind });
+    await redrawStory(ctx, Number(value), channel, messageTs);
+    const what = kind === 'issue' ? `Issue ${done.export.externalId ?? ''}` : `Pull request ${done.export.externalId ?? ''}`;
+    if (!done.created) return whisper(channel, actor.id, `${what} already exists for this story version: ${done.export.url}`);
+    if (channel) await client.chat.postMessage({ channel, ...(threadTs && { thread_ts: threadTs }), text: `:link: ${escapeMrkdwn(what)} created by <@${actor.id.replace(/^slack:/, '')}>: ${done.export.url}` });
+  };
+  onButton(ACTIONS.createIssue, onExport('issue'));
+  onButton(ACTIONS.openPr, onExport('pull_request'));
+
   app.error(async (err) => {
     opts.logger.error({ err }, 'Slack handler error');
   });
 
   const chat: ChatAdapter = {
     platform: 'slack',
-    async upsertRunMessage({ run, webUrl }) {
+    async upsertRunMessage(view) {
+      const { run, webUrl } = view;
       const message = runMessage(run, webUrl);
       if (run.threadRef) {
         const { channel, ts } = decodeRef(run.threadRef);
@@ -166,15 +212,18 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       }
       const channel = run.channel?.replace(/^slack:/, '');
       if (!channel) throw new Error(`${run.ref} has no Slack channel`);
-      const threadTs = typeof run.input.threadTs === 'string' ? run.input.threadTs : undefined;
+      // A regenerated story and an automatic rollback answer in the thread they came from.
+      const followed = view.followsMessageRef?.startsWith('slack:') ? decodeRef(view.followsMessageRef).ts : undefined;
+      const threadTs = (run.kind === 'story' || run.kind === 'deploy' ? run.input.threadTs : undefined) ?? followed;
       const posted = await client.chat.postMessage({ channel, ...message, ...(threadTs && { thread_ts: threadTs }) } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
-    async postStory({ run, story, webUrl }, runMessageRef) {
+    async postStory(view, runMessageRef) {
+      const { run, story, webUrl } = view;
       const { channel, ts } = decodeRef(runMessageRef);
       // Slack threads are one level deep: a run message that is itself a reply shares its parent's thread.
-      const threadTs = typeof run.input.threadTs === 'string' ? run.input.threadTs : ts;
-      const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, ...storyMessage(story, webUrl, run.ref) } as never);
+      const threadTs = (run.kind === 'story' && run.input.threadTs) || ts;
+      const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, ...storyMessage(story, webUrl, run.ref, view.storyExports) } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
     async upsertApprovalMessage({ run, approvals, webUrl }, runMessageRef, existingRef) {
@@ -185,7 +234,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
         return existingRef;
       }
       const { channel, ts } = decodeRef(runMessageRef);
-      const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...message } as never);
+      const posted = await client.chat.postMessage({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
     async postNotice({ run, webUrl }, channel) {
@@ -193,10 +242,10 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const posted = await client.chat.postMessage({ channel: id, ...noticeMessage(run, webUrl) } as never);
       return encodeRef(posted.channel ?? id, posted.ts!);
     },
-    async postOutcome({ run, webUrl }, runMessageRef) {
+    async postOutcome({ run, webUrl, actions }, runMessageRef) {
       const { channel, ts } = decodeRef(runMessageRef);
-      const message = run.kind === 'docs' ? noticeMessage(run, webUrl) : outcomeMessage(run, webUrl);
-      const posted = await client.chat.postMessage({ channel, thread_ts: ts, ...message } as never);
+      const message = run.kind === 'docs' ? noticeMessage(run, webUrl) : outcomeMessage(run, webUrl, actions);
+      const posted = await client.chat.postMessage({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message } as never);
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
   };
@@ -206,7 +255,11 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     route: '/slack/events',
     // Slack's payloads are small; anything near this is not Slack.
     maxBodyBytes: 1024 * 1024,
+    preflight: (headers) =>
+      headers['x-slack-signature'] && headers['x-slack-request-timestamp'] ? undefined : { status: 401, body: { error: 'invalid_signature', message: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' } },
     chat,
+    // Readiness: Slack's Web API answers (api.test needs no token and spends none of its quota).
+    probe: () => client.api.test(),
     async handle(req) {
       const res = await receiver.handle({
         rawBody: req.rawBody,

@@ -6,6 +6,13 @@ import { parseSlackBody, SlackBodyError } from './webhook/parse.js';
 /** Slack gives up on a response after 3 s; answer a little before that if no listener acked. */
 const ACK_DEADLINE_MS = 2800;
 
+/** A slash command always gets words back, even when AutoDevHub could not finish in time. */
+const SLOW_REPLY = {
+  response_type: 'ephemeral',
+  text: ':hourglass: AutoDevHub is slower than usual and could not confirm your command in time. If it was saved, it shows up here shortly; check with `/autodevhub status` before trying again.',
+};
+const FAILED_REPLY = { response_type: 'ephemeral', text: ':x: AutoDevHub could not handle that command. Nothing was queued; please try again.' };
+
 export interface SlackHttpRequest {
   rawBody: string;
   contentType: string | undefined;
@@ -26,12 +33,19 @@ export interface SlackHttpResponse {
  * the event to Bolt, and the response goes out when a listener calls ack(), not when the
  * listener finishes.
  */
+/**
+ * Slash commands skip Bolt's middleware chain: every listener's matchers would run for an event
+ * only one handler takes. Events and button clicks go through Bolt.
+ */
+export type SlashCommandHandler = (command: { command: string; text: string; user_id: string; channel_id: string }, body: Record<string, unknown>, ack: (response?: unknown) => Promise<void>) => Promise<void>;
+
 export class HonoSlackReceiver implements Receiver {
   private app: App | undefined;
 
   constructor(
     private readonly signingSecret: string,
     private readonly logger: Logger,
+    private readonly onSlashCommand?: SlashCommandHandler,
   ) {}
 
   init(app: App): void {
@@ -73,16 +87,17 @@ export class HonoSlackReceiver implements Receiver {
       if (!acked) {
         acked = true;
         this.logger.warn({ type: body.type ?? 'command' }, 'no listener acknowledged a Slack request in time');
-        resolveAck({ status: 200, body: '', contentType: 'text/plain' });
+        resolveAck(body.command ? json(200, SLOW_REPLY) : { status: 200, body: '', contentType: 'text/plain' });
       }
     }, ACK_DEADLINE_MS);
-    this.app
-      .processEvent(event)
+    const handled = body.command && this.onSlashCommand ? this.onSlashCommand(body as never, body, event.ack) : this.app.processEvent(event);
+    handled
       .catch((err: unknown) => {
         this.logger.error({ err }, 'Slack listener failed');
         if (!acked) {
           acked = true;
-          resolveAck(json(500, { error: 'internal_error' }));
+          // Slack shows nothing for a 500: a person gets words instead.
+          resolveAck(body.command ? json(200, FAILED_REPLY) : json(500, { error: 'internal_error' }));
         }
       })
       .finally(() => {

@@ -1,16 +1,26 @@
-import type { RunSummary } from '../../core/services/runs.js';
-import type { StoryRecord } from '../../core/services/stories.js';
-import type { ApprovalState } from '../../core/services/deploys.js';
+import type { ApprovalState, RunSummary } from '../../core/runs/model.js';
+import type { StoryRecord } from '../../core/stories/service.js';
 import { cutAtLine } from '../../core/text.js';
+import { ACTIONS, approvalView, generatorLabel, headline, needsInputView, outcome, storyTitle, timeline, verificationLines, type CardAction, type storyExportView, type Tone } from '../../core/chat/presentation.js';
 
 /** Adaptive Cards (schema 1.4, Universal Actions): the run, the story, the approval. */
-export const VERBS = { accept: 'story_accept', regenerate: 'story_regenerate', approve: 'deploy_approve', reject: 'deploy_reject' } as const;
-const STAGES: Record<string, string[]> = {
-  story: ['queued', 'generate', 'validate', 'store', 'done'],
-  deploy: ['resolve', 'gate', 'approval', 'deploy', 'verify'],
-  docs: ['compare', 'select', 'generate', 'write', 'pull_request'],
-};
-const STATUS_COLOR: Record<string, string> = { succeeded: 'Good', failed: 'Attention', cancelled: 'Attention', waiting_approval: 'Warning' };
+export const VERBS = ACTIONS;
+const STATUS_COLOR: Record<string, string> = { succeeded: 'Good', failed: 'Attention', cancelled: 'Attention', waiting_approval: 'Warning', needs_input: 'Warning' };
+const TONE_ICON: Record<Tone, string> = { success: '🚀', failure: '❌', cancelled: '🚫', notice: '📝' };
+
+/**
+ * User text in a TextBlock: Adaptive Cards render a small Markdown subset (emphasis, lists,
+ * links). A link is the one that could mislead, so `[label](url)` is broken with a zero-width
+ * space; the text otherwise reads as written.
+ */
+export function escapeCardText(s: string): string {
+  return s.replace(/\]\s*\(/g, ']\u200b(');
+}
+
+/** Plain text messages in Teams accept some HTML: user text must not become markup. */
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
 
 function card(body: unknown[], actions: unknown[] = []) {
   return {
@@ -21,68 +31,106 @@ function card(body: unknown[], actions: unknown[] = []) {
 
 const text = (t: string, extra: Record<string, unknown> = {}) => ({ type: 'TextBlock', text: t, wrap: true, ...extra });
 
+/** A card button: Action.Execute with the verb and what it acts on (a run reference or a story id). */
+function execute(a: CardAction) {
+  const data = a.action === ACTIONS.createIssue || a.action === ACTIONS.openPr ? { story: Number(a.value) } : { run: a.value };
+  return { type: 'Action.Execute', title: a.label, verb: a.action, data, ...(a.style && { style: a.style === 'danger' ? 'destructive' : 'positive' }) };
+}
+
 export function runCard(run: RunSummary, webUrl: string) {
-  const stages = STAGES[run.kind] ?? [];
-  const current = stages.indexOf(run.stage === 'queued' && run.kind !== 'story' ? stages[0]! : (run.stage ?? ''));
-  const timeline = stages.map((s, i) => (run.status === 'succeeded' || i < current ? `✓ ${s}` : i === current ? `**${s}**` : s)).join(' → ');
+  const stages = timeline(run)
+    .map(({ stage, state }) => (state === 'done' ? `✓ ${stage}` : state === 'current' ? `**${stage}**` : state === 'failed' ? `✗ ${stage}` : stage))
+    .join(' → ');
   return card(
     [
-      text(`${run.ref} · ${run.kind} · ${run.status.replace('_', ' ')}${run.status === 'running' ? ` (${run.progress}%)` : ''}`, { weight: 'Bolder', color: STATUS_COLOR[run.status] ?? 'Default' }),
-      text(String(run.input.description ?? '').slice(0, 500), { isSubtle: true }),
-      text(timeline, { size: 'Small' }),
-      ...(run.error ? [text(run.error, { color: 'Attention' })] : []),
-      text(`Requested by ${run.requestedBy}`, { size: 'Small', isSubtle: true }),
+      text(headline(run), { weight: 'Bolder', color: STATUS_COLOR[run.status] ?? 'Default' }),
+      text(escapeCardText(run.input.description.slice(0, 500)), { isSubtle: true }),
+      text(stages, { size: 'Small' }),
+      ...(run.error ? [text(escapeCardText(run.error), { color: 'Attention' })] : []),
+      ...needsInput(run),
+      text(`Requested by ${escapeCardText(run.requestedBy)}`, { size: 'Small', isSubtle: true }),
     ],
     [{ type: 'Action.OpenUrl', title: 'Open in AutoDevHub', url: webUrl }],
   );
 }
 
-export function storyCard(story: StoryRecord, webUrl: string, runRef: string) {
+function needsInput(run: RunSummary) {
+  const needs = needsInputView(run, '@AutoDevHub');
+  if (!needs) return [];
+  return [text(`No story yet. ${escapeCardText(needs.missing)}`, { color: 'Warning' }), text(escapeCardText(needs.example), { isSubtle: true }), text(needs.next, { size: 'Small' })];
+}
+
+export function storyCard(story: StoryRecord, webUrl: string, runRef: string, extras?: ReturnType<typeof storyExportView>) {
   // Teams limits a message to about 28 KB; the story card keeps well inside it.
   const { text: gherkin } = cutAtLine(story.gherkin, 20_000);
-  const generator = story.provider === 'offline' ? 'offline generator (no AI model)' : `Claude (${story.model})`;
-  const actions: unknown[] = [{ type: 'Action.OpenUrl', title: `Open ${runRef}`, url: webUrl }];
+  const actions: unknown[] = webUrl ? [{ type: 'Action.OpenUrl', title: `Open ${runRef}`, url: webUrl }] : [];
   if (story.status === 'draft') {
     actions.unshift(
-      { type: 'Action.Execute', title: 'Accept', verb: VERBS.accept, data: { story: story.id }, style: 'positive' },
-      { type: 'Action.Execute', title: 'Regenerate', verb: VERBS.regenerate, data: { story: story.id } },
+      { type: 'Action.Execute', title: 'Accept', verb: ACTIONS.accept, data: { story: story.id }, style: 'positive' },
+      { type: 'Action.Execute', title: 'Regenerate', verb: ACTIONS.regenerate, data: { story: story.id } },
     );
   }
+  actions.push(...(extras?.actions ?? []).map(execute));
   return card(
     [
-      text(`User story: ${/^\s*Feature:\s*(.+)$/m.exec(story.gherkin)?.[1] ?? runRef}`, { weight: 'Bolder', size: 'Medium' }),
-      { type: 'TextBlock', text: gherkin, wrap: true, fontType: 'Monospace' },
-      { type: 'FactSet', facts: [{ title: 'Confidence', value: story.confidenceScore.toFixed(2) }, { title: 'Generator', value: generator }, { title: 'Version', value: String(story.version) }] },
-      ...(story.status === 'accepted' ? [text(`Accepted by ${story.acceptedBy}`, { color: 'Good' })] : []),
+      text(`User story: ${escapeCardText(storyTitle(story, runRef))}`, { weight: 'Bolder', size: 'Medium' }),
+      { type: 'TextBlock', text: escapeCardText(gherkin), wrap: true, fontType: 'Monospace' },
+      { type: 'FactSet', facts: [{ title: 'Confidence', value: story.confidenceScore.toFixed(2) }, { title: 'Generator', value: generatorLabel(story) }, { title: 'Version', value: String(story.version) }] },
+      ...(story.openQuestions.length ? [text('Open questions', { weight: 'Bolder' }), ...story.openQuestions.map((q) => text(`• ${escapeCardText(q)}`))] : []),
+      ...(story.status === 'accepted' ? [text(`Accepted by ${escapeCardText(story.acceptedBy ?? '')}`, { color: 'Good' })] : []),
+      ...(extras?.links ?? []).map((l) => text(`[${escapeCardText(l.label)}](${l.url})`)),
     ],
     actions,
   );
 }
 
-export function approvalCard(run: RunSummary, approvals: ApprovalState, webUrl: string) {
-  const open = run.status === 'waiting_approval';
-  const approved = approvals.decisions.filter((d) => d.decision === 'approve').length;
+export function approvalCard(run: RunSummary & { kind: 'deploy' }, approvals: ApprovalState, webUrl: string) {
+  const v = approvalView(run, approvals);
   return card(
     [
-      text(`Approval needed: deploy ${String(run.input.repo)} to ${String(run.input.environment)} (${run.ref})`, { weight: 'Bolder' }),
-      text(`Requested by ${run.requestedBy}. ${approvals.required} approval(s) from ${approvals.approvers.join(', ') || 'an admin'}${approvals.preventSelfApproval ? ' (not the requester)' : ''}. ${approved} of ${approvals.required} so far.`),
-      ...approvals.decisions.map((d) => text(`${d.decision === 'approve' ? '✅ approved' : '❌ rejected'} by ${d.by} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`, { size: 'Small' })),
-      text(open ? `Expires ${approvals.expiresAt}` : `Closed: ${run.status.replace('_', ' ')}`, { size: 'Small', isSubtle: true }),
+      text(escapeCardText(`Approval needed: deploy ${v.repo} to ${v.environment} (${run.ref})`), { weight: 'Bolder' }),
+      text(escapeCardText(`Requested by ${v.requestedBy}. ${v.required} approval(s) from ${v.deciders.join(', ') || 'an admin'}${v.notRequester ? ' (not the requester)' : ''}. ${v.approved} of ${v.required} so far.`)),
+      ...(v.origin ? [text(escapeCardText(v.origin), { isSubtle: true })] : []),
+      ...changeBlocks(v),
+      ...v.decisions.map((d) => text(escapeCardText(`${d.decision === 'approve' ? '✅ approved' : '❌ rejected'} by ${d.by} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`), { size: 'Small' })),
+      text(v.open ? `Expires ${v.expiresAt}` : `Closed: ${escapeCardText(v.closed ?? '')}`, { size: 'Small', isSubtle: true }),
     ],
-    open
+    v.open
       ? [
-          { type: 'Action.Execute', title: 'Approve', verb: VERBS.approve, data: { run: run.ref }, style: 'positive' },
-          { type: 'Action.Execute', title: 'Reject', verb: VERBS.reject, data: { run: run.ref }, style: 'destructive' },
+          { type: 'Action.Execute', title: 'Approve', verb: ACTIONS.approve, data: { run: run.ref }, style: 'positive' },
+          { type: 'Action.Execute', title: 'Reject', verb: ACTIONS.reject, data: { run: run.ref }, style: 'destructive' },
           { type: 'Action.OpenUrl', title: 'Details', url: webUrl },
         ]
       : [{ type: 'Action.OpenUrl', title: 'Details', url: webUrl }],
   );
 }
 
+/** "What changes" on the approval card. */
+function changeBlocks(v: ReturnType<typeof approvalView>): unknown[] {
+  const c = v.changes;
+  if (!c) return [];
+  return [
+    text(`What changes: ${escapeCardText(c.headline)}`, { weight: 'Bolder', spacing: 'Medium' }),
+    ...(c.summary ? [text(escapeCardText(c.summary))] : []),
+    ...c.commits.map((l) => text(`• ${escapeCardText(l)}`, { size: 'Small', spacing: 'None' })),
+    ...(c.areas ? [text(escapeCardText(c.areas), { size: 'Small' })] : []),
+    ...c.risks.map((r) => text(`⚠️ ${escapeCardText(r)}`, { color: 'Warning', size: 'Small' })),
+    text(escapeCardText(c.footer), { size: 'Small', isSubtle: true }),
+  ];
+}
+
 export function outcomeText(run: RunSummary): string {
-  const url = typeof run.result?.deploymentUrl === 'string' ? run.result.deploymentUrl : typeof run.result?.pullRequestUrl === 'string' ? run.result.pullRequestUrl : null;
-  if (run.kind === 'docs') return `📝 Documentation update for ${String(run.input.repo)} (${run.ref}): ${url ?? run.status}`;
-  if (run.status === 'succeeded') return `🚀 ${run.ref} deployed to ${String(run.input.environment)}${url ? `: ${url}` : ''}`;
-  if (run.status === 'cancelled') return `🚫 ${run.ref} was cancelled; nothing was deployed.`;
-  return `❌ ${run.ref} did not deploy: ${run.error ?? 'failed'}`;
+  const o = outcome(run);
+  const checks = run.kind === 'deploy' && run.result.verification ? `<br>${verificationLines(run.result.verification).map(escapeHtml).join('<br>')}` : '';
+  return `${TONE_ICON[o.tone]} ${escapeHtml(o.text)}${checks}`;
+}
+
+/** A finished deploy with buttons (Promote, Roll back): a card, since plain messages carry no actions. */
+export function outcomeCard(run: RunSummary, webUrl: string, actions: CardAction[]) {
+  const o = outcome(run);
+  const checks = run.kind === 'deploy' && run.result.verification ? verificationLines(run.result.verification) : [];
+  return card(
+    [text(`${TONE_ICON[o.tone]} ${escapeCardText(o.text)}`, { weight: 'Bolder' }), ...checks.map((l) => text(escapeCardText(l), { size: 'Small' }))],
+    [...actions.map(execute), { type: 'Action.OpenUrl', title: 'Details', url: webUrl }],
+  );
 }

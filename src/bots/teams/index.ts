@@ -9,13 +9,15 @@ import {
 } from 'botbuilder';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat.js';
+import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat/adapter.js';
 import type { TeamsConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
-import { runCommand } from '../../core/services/commands.js';
-import { acceptStory, regenerateStory } from '../../core/services/stories.js';
-import { decideApproval } from '../../core/services/deploys.js';
-import { approvalCard, outcomeText, runCard, storyCard, VERBS } from './cards.js';
+import { runCommand } from '../../core/commands/run-command.js';
+import { acceptStory, regenerateStory } from '../../core/stories/service.js';
+import { decideApproval } from '../../core/deploys/service.js';
+import { requestPromotion, requestRollbackOfRun } from '../../core/deploys/follow-ups.js';
+import { exportStory, storyCard as storyCardData } from '../../core/exports/service.js';
+import { approvalCard, escapeHtml, outcomeCard, outcomeText, runCard, storyCard, VERBS } from './cards.js';
 
 /**
  * Microsoft Teams through botbuilder's CloudAdapter (every botbuilder import stays in this
@@ -72,7 +74,7 @@ export function decodeRef(ref: string): { conversationId: string; activityId: st
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof AppError && err.status < 500) return err.message;
+  if (err instanceof AppError) return escapeHtml(err.message);
   return 'AutoDevHub could not handle that. Nothing was changed; please try again.';
 }
 
@@ -103,20 +105,28 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
 
   const actorOf = (context: TurnContext): Actor => {
     const a = context.activity;
-    return { id: `teams:${a.from.aadObjectId ?? a.from.id}`, platform: 'teams', channel: `teams:${a.conversation.id.split(';')[0]}` };
+    return { id: `teams:${a.from.aadObjectId ?? a.from.id}`, platform: 'teams', channel: `teams:${a.conversation.id.split(';')[0]}`, direct: a.conversation.conversationType === 'personal' };
   };
 
   async function onMessage(context: TurnContext) {
     const a = context.activity;
     const text = (TurnContext.removeRecipientMention(a) ?? a.text ?? '').replace(/<[^>]+>/g, '').trim();
     const reference = TurnContext.getConversationReference(a);
-    const reply = await runCommand(
-      { ctx: opts.context(), actor: actorOf(context) },
-      { text, deliveryId: `activity:${a.conversation.id}:${a.id}`, prefix: '@AutoDevHub', chatRefs: { [REF_KEY]: JSON.stringify(reference) } },
-    );
-    // A run's card comes from the worker, proactively; a repeated delivery answers nothing.
-    if (reply.duplicate || (reply.run && reply.run.status === 'queued' && !reply.error)) return;
-    await context.sendActivity(reply.text);
+    let reply;
+    try {
+      reply = await runCommand(
+        { ctx: opts.context(), actor: actorOf(context) },
+        { text, deliveryId: `activity:${a.conversation.id}:${a.id}`, prefix: '@AutoDevHub', chatRefs: { [REF_KEY]: JSON.stringify(reference) } },
+      );
+    } catch (err) {
+      opts.logger.error({ err }, 'Teams command failed');
+      await context.sendActivity(errorText(err));
+      return;
+    }
+    // A run's card comes from the worker, proactively; a repeated delivery answers nothing. A run
+    // stored while the queue is down is said so now: its card comes when the queue is back.
+    if (reply.duplicate || (reply.run && reply.queued !== false && reply.run.status === 'queued' && !reply.error)) return;
+    await context.sendActivity(escapeHtml(reply.text));
   }
 
   async function onAction(context: TurnContext) {
@@ -130,7 +140,20 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
         body = { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: outcome === 'recorded' ? 'Your decision is recorded.' : `Done: ${outcome}.` };
       } else if (action?.verb === VERBS.accept) {
         const story = await acceptStory({ ctx, actor }, Number(action.data?.story));
-        body = { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: storyCard(story, '', '').content };
+        const data = await storyCardData(ctx, story.id);
+        body = { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: storyCard(data.story, '', '', data.extras).content };
+      } else if (action?.verb === VERBS.promote || action?.verb === VERBS.rollback) {
+        // The follow-up run answers in this conversation, proactively, like a typed command.
+        const chatRefs = { [REF_KEY]: JSON.stringify(TurnContext.getConversationReference(context.activity)) };
+        const input = { run: String(action.data?.run), chatRefs };
+        const created = action.verb === VERBS.promote ? await requestPromotion({ ctx, actor }, input) : await requestRollbackOfRun({ ctx, actor }, input);
+        body = { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: created.duplicate ? `Already under way: ${created.run.ref}.` : `Queued ${created.run.ref}: ${escapeHtml(created.run.input.description)}` };
+      } else if (action?.verb === VERBS.createIssue || action?.verb === VERBS.openPr) {
+        const done = await exportStory({ ctx, actor }, { storyId: Number(action.data?.story), kind: action.verb === VERBS.createIssue ? 'issue' : 'pull_request' });
+        const data = await storyCardData(ctx, Number(action.data?.story));
+        body = done.created
+          ? { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: storyCard(data.story, '', data.run.ref, data.extras).content }
+          : { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: `Already there for this story version: ${done.export.url}` };
       } else if (action?.verb === VERBS.regenerate) {
         await regenerateStory({ ctx, actor }, Number(action.data?.story), { deliveryId: `activity:${context.activity.conversation.id}:${context.activity.id}` });
         body = { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'A new version is on its way.' };
@@ -209,7 +232,7 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
       }
       return send(view, activity);
     },
-    postStory: (view, ref) => send(view, { type: ActivityTypes.Message, replyToId: decodeRef(ref).activityId, attachments: [storyCard(view.story, view.webUrl, view.run.ref)] }),
+    postStory: (view, ref) => send(view, { type: ActivityTypes.Message, replyToId: decodeRef(ref).activityId, attachments: [storyCard(view.story, view.webUrl, view.run.ref, view.storyExports)] }),
     async upsertApprovalMessage(view, ref, existingRef) {
       const activity = { type: ActivityTypes.Message, attachments: [approvalCard(view.run, view.approvals, view.webUrl)] };
       if (existingRef) {
@@ -218,7 +241,12 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
       }
       return send(view, { ...activity, replyToId: decodeRef(ref).activityId });
     },
-    postOutcome: (view, ref) => send(view, { type: ActivityTypes.Message, replyToId: decodeRef(ref).activityId, text: outcomeText(view.run) }),
+    postOutcome: (view, ref) =>
+      send(view, {
+        type: ActivityTypes.Message,
+        replyToId: decodeRef(ref).activityId,
+        ...(view.actions?.length ? { attachments: [outcomeCard(view.run, view.webUrl, view.actions)] } : { text: outcomeText(view.run) }),
+      }),
   };
 
   const platform: PlatformAdapter & { chat: ChatAdapter } = {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Discord interactions (API v10) as they arrive: PING, APPLICATION_COMMAND with the
  * /autodevhub subcommands, and MESSAGE_COMPONENT for button clicks.
@@ -30,6 +32,37 @@ export class DiscordBodyError extends Error {
   override name = 'DiscordBodyError';
 }
 
+const snowflake = z.string().regex(/^\d{1,25}$/);
+const userSchema = z.looseObject({ id: snowflake, username: z.string().optional() });
+const optionSchema: z.ZodType<CommandOption> = z.lazy(() =>
+  z.looseObject({
+    name: z.string().max(100),
+    type: z.number().int(),
+    value: z.union([z.string().max(6000), z.number(), z.boolean()]).optional(),
+    options: z.array(optionSchema).max(25).optional(),
+  }),
+) as z.ZodType<CommandOption>;
+const interactionSchema = z.looseObject({
+  id: snowflake,
+  type: z.number().int(),
+  application_id: snowflake,
+  token: z.string().max(500).optional(),
+  channel_id: snowflake.optional(),
+  guild_id: snowflake.optional(),
+  member: z.looseObject({ user: userSchema }).optional(),
+  user: userSchema.optional(),
+  data: z
+    .looseObject({
+      name: z.string().optional(),
+      options: z.array(optionSchema).max(25).optional(),
+      custom_id: z.string().max(100).optional(),
+      component_type: z.number().int().optional(),
+    })
+    .optional(),
+  message: z.looseObject({ id: snowflake, channel_id: snowflake }).optional(),
+}).refine((i) => i.type === 1 || Boolean(i.token), { message: 'an interaction other than PING carries a token', path: ['token'] });
+
+/** A signed body that is not an interaction of the documented shape is refused (400), never half-read. */
 export function parseInteraction(rawBody: string): Interaction {
   let body: unknown;
   try {
@@ -37,9 +70,12 @@ export function parseInteraction(rawBody: string): Interaction {
   } catch {
     throw new DiscordBodyError('body is not valid JSON');
   }
-  const i = body as Partial<Interaction> | null;
-  if (!i || typeof i !== 'object' || typeof i.type !== 'number' || typeof i.id !== 'string') throw new DiscordBodyError('not an interaction');
-  return i as Interaction;
+  const parsed = interactionSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DiscordBodyError(`not an interaction${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}`);
+  }
+  return parsed.data as Interaction;
 }
 
 /** The clicking or typing user: `member.user` in a server, `user` in a DM. */
