@@ -1,6 +1,8 @@
-import { ConfigError, loadConfig } from './core/config.js';
+import { ConfigError, loadConfig, secretsOf } from './core/config.js';
 import { createLogger } from './core/logger.js';
 import { RedisPolicyError } from './jobs/redis.js';
+import { RedisUnavailableError } from './jobs/local-redis.js';
+import { EmbeddedDatabaseBusyError } from './core/db/orm.js';
 import { startAutoDevHub } from './app.js';
 
 /** Stop accepting, let running jobs finish or return to the queue, close connections: within 10 s. */
@@ -17,7 +19,7 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { secrets: secretsOf(config), pretty: Boolean(process.stdout.isTTY) });
   let running: Awaited<ReturnType<typeof startAutoDevHub>>;
   try {
     running = await startAutoDevHub(config, { logger, shutdownGraceMs: SHUTDOWN_DEADLINE_MS - 2000 });
@@ -25,6 +27,14 @@ async function main() {
     if (err instanceof RedisPolicyError) {
       process.stderr.write(`AutoDevHub cannot start: ${err.message}\n`);
       process.exit(78);
+    }
+    if (err instanceof RedisUnavailableError) {
+      process.stderr.write(`AutoDevHub cannot start: ${err.message}\n`);
+      process.exit(69);
+    }
+    if (err instanceof EmbeddedDatabaseBusyError) {
+      process.stderr.write(`AutoDevHub cannot start: ${err.message}. Stop it first, or give this one another DATA_DIR.\n`);
+      process.exit(75);
     }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'EADDRINUSE') {
@@ -54,6 +64,9 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The terminal that ran `npm start` was closed: stop as cleanly as on Ctrl-C (the private Redis
+  // and the embedded database's claim go with it).
+  process.on('SIGHUP', () => stop('SIGHUP'));
 }
 
 main().catch((err: unknown) => {

@@ -1,11 +1,11 @@
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ConfigError, loadConfig, secretsOf } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
-import { openDatabase } from '../core/db/orm.js';
+import { EmbeddedDatabaseBusyError, openDatabase } from '../core/db/orm.js';
 
 /** `npm run migrate` applies pending migrations; `npm run migrate -- down` reverts the last one. */
 async function main() {
   const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { secrets: secretsOf(config) });
   const direction = process.argv[2] ?? 'up';
   if (direction !== 'up' && direction !== 'down') throw new ConfigError(`usage: npm run migrate [-- up|down]`);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, migrate: direction === 'up' });
@@ -22,6 +22,10 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof EmbeddedDatabaseBusyError) {
+    process.stderr.write(`${err.message}; it applies migrations itself when it starts. Stop it first to migrate by hand.\n`);
+    process.exit(75);
+  }
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { EventPublisher, RunEventMessage } from '../core/events.js';
+import type { EventPublisher } from '../core/context.js';
+import type { RunEventMessage } from '../core/runs/model.js';
 
 export function eventsChannel(prefix: string): string {
   return `${prefix}:run-events`;
@@ -14,9 +15,8 @@ export function createRedisPublisher(redis: Redis, prefix: string): EventPublish
     },
     async publishMany(events: RunEventMessage[]) {
       if (events.length === 0) return;
-      const pipeline = redis.pipeline();
-      for (const e of events) pipeline.publish(channel, JSON.stringify(e));
-      await pipeline.exec();
+      // On an auto-pipelining connection these go out in one write.
+      await Promise.all(events.map((e) => redis.publish(channel, JSON.stringify(e))));
     },
   };
 }

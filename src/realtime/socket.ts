@@ -3,8 +3,9 @@ import { Server, type Socket } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import type { RunEventMessage } from '../core/events.js';
-import { eventsAfter, findRun, listRuns, type RunSummary } from '../core/services/runs.js';
+import type { RunEventMessage } from '../core/runs/model.js';
+import { findRunById, findRunByRef, missedEvents, recentRuns } from '../core/runs/queries.js';
+import type { RunSummary } from '../core/runs/model.js';
 import { eventsChannel } from './publisher.js';
 
 /** Who a socket is, decided once at the handshake; undefined refuses the connection. */
@@ -12,8 +13,19 @@ export interface SocketPrincipal {
   subject: string;
   /** undefined: every project (an admin's console); otherwise only this project. */
   projectKey?: string;
-  /** A widget token's id: revoking it disconnects the sockets that used it. */
+  /** A widget token's id, or `api:<id>` for an API token: revoking it disconnects the sockets that used it. */
   tokenId?: string;
+  /** An API token's scopes (the CLI): the socket acts as the token, never with more. */
+  scopes?: string[];
+  /** A console session's id: ending it disconnects the sockets that used it. */
+  sessionId?: number;
+}
+
+/** What a session may subscribe to, decided by core's access check (widget tokens carry their project). */
+export interface SubscriptionAccess {
+  canReadRun(principal: SocketPrincipal, run: RunSummary): Promise<boolean>;
+  /** Project keys the principal may read; undefined: all (admins). */
+  readableProjects(principal: SocketPrincipal): Promise<string[] | undefined>;
 }
 
 /** Refuses a handshake with a reason the client is shown (e.g. "unauthorized: token expired"). */
@@ -32,6 +44,7 @@ export interface RealtimeOptions {
   em: () => EntityManager;
   logger: Logger;
   authenticate(handshake: Socket['handshake']): Promise<SocketPrincipal | undefined>;
+  access: SubscriptionAccess;
 }
 
 export interface SubscribeRequest {
@@ -84,6 +97,7 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
   io.on('connection', (socket) => {
     const principal = socket.data.principal as SocketPrincipal;
     if (principal.tokenId) void socket.join(`token:${principal.tokenId}`);
+    if (principal.sessionId) void socket.join(`session:${principal.sessionId}`);
     socket.on('subscribe', async (req: SubscribeRequest, reply?: (r: SubscribeReply) => void) => {
       const answer = typeof reply === 'function' ? reply : () => undefined;
       try {
@@ -98,25 +112,28 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
   async function subscribe(socket: Socket, req: SubscribeRequest): Promise<SubscribeReply> {
     const principal = socket.data.principal as SocketPrincipal;
     const em = opts.em();
-    let room: string;
+    let rooms: string[];
     let runs: RunSummary[];
     let accepts: (e: RunEventMessage) => boolean;
+    const readable = principal.projectKey ? [principal.projectKey] : await opts.access.readableProjects(principal);
     if (req.run !== undefined) {
-      const run = await findRun(em, typeof req.run === 'number' ? req.run : String(req.run));
-      if (!run || (principal.projectKey && run.projectKey !== principal.projectKey)) return { ok: false, error: 'no such run' };
-      room = `run:${run.id}`;
+      const run = typeof req.run === 'number' ? await findRunById(em, req.run) : await findRunByRef(em, String(req.run));
+      const allowed = run && (principal.projectKey ? run.projectKey === principal.projectKey : await opts.access.canReadRun(principal, run));
+      if (!run || !allowed) return { ok: false, error: 'no such run' };
+      rooms = [`run:${run.id}`];
       runs = [run];
       accepts = (e) => e.runId === run.id;
     } else if (req.project && req.project !== '*') {
-      if (principal.projectKey && principal.projectKey !== req.project) return { ok: false, error: 'not allowed for this project' };
-      room = `project:${req.project}`;
-      runs = await listRuns(em, { projectKey: req.project, limit: 50 });
+      if (readable && !readable.includes(req.project)) return { ok: false, error: 'not allowed for this project' };
+      rooms = [`project:${req.project}`];
+      runs = await recentRuns(em, { projectKey: req.project, limit: 50 });
       accepts = (e) => e.projectKey === req.project;
     } else {
       if (principal.projectKey) return { ok: false, error: 'this token is limited to one project' };
-      room = ALL_ROOM;
-      runs = await listRuns(em, { limit: 50 });
-      accepts = () => true;
+      // Everything for admins; for others, every project they may read.
+      rooms = readable ? readable.map((k) => `project:${k}`) : [ALL_ROOM];
+      runs = readable ? (readable.length ? await recentRuns(em, { projectKeys: readable, limit: 50 }) : []) : await recentRuns(em, { limit: 50 });
+      accepts = readable ? (e) => Boolean(e.projectKey && readable.includes(e.projectKey)) : () => true;
     }
 
     const held: RunEventMessage[] = [];
@@ -133,7 +150,7 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
           sent.set(run.id, run.lastSeq);
           continue;
         }
-        for (const e of await eventsAfter(em, run, after)) {
+        for (const e of await missedEvents(em, run, after)) {
           socket.emit('run-event', e);
           sent.set(run.id, e.seq);
         }
@@ -148,7 +165,7 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
       }
     }
     // Synchronous from the hold's removal to here: no published event can fall between.
-    await socket.join(room);
+    await socket.join(rooms);
     return { ok: true, runs };
   }
 
@@ -158,10 +175,17 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
   opts.subscriber.on('message', (ch: string, raw: string) => {
     if (ch === control) {
       try {
-        const msg = JSON.parse(raw) as { type: string; tokenId?: string };
+        const msg = JSON.parse(raw) as { type: string; tokenId?: string; sessionIds?: number[] };
         if (msg.type === 'revoke' && msg.tokenId) {
           io.in(`token:${msg.tokenId}`).emit('revoked');
           io.in(`token:${msg.tokenId}`).disconnectSockets(true);
+        }
+        if (msg.type === 'sessions-ended' && Array.isArray(msg.sessionIds)) {
+          const rooms = msg.sessionIds.map((id) => `session:${Number(id)}`);
+          if (rooms.length) {
+            io.in(rooms).emit('revoked');
+            io.in(rooms).disconnectSockets(true);
+          }
         }
       } catch {
         /* not ours */

@@ -1,127 +1,113 @@
 import { randomUUID } from 'node:crypto';
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ChatAdapter, RunView } from '../../core/chat.js';
-import type { ApprovalState } from '../../core/services/deploys.js';
-import { chatSeq, getRun, markChatRendered, setThreadRef } from '../../core/services/runs.js';
-import { findStoryByRun } from '../../core/services/stories.js';
-import { QUEUE_NAMES, type ChatRenderJob } from '../queues.js';
+import type { ChatAdapter } from '../../core/chat/adapter.js';
+import type { ProjectConfig } from '../../core/config.js';
+import { chatShows, renderRunInChat, type RenderOutcome } from '../../core/chat/render.js';
+import { findRunById } from '../../core/runs/queries.js';
+import { inJobContext, QUEUE_NAMES, type ChatRenderJob } from '../queues.js';
 
 export interface ChatWorkerOptions {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** BullMQ telemetry (traces) when tracing is on. */
+  telemetry?: Telemetry | undefined;
   adapters: Map<string, ChatAdapter>;
   em: () => EntityManager;
   publicUrl: string;
   logger: Logger;
+  projects?: ProjectConfig[];
+  githubOn?: boolean;
+  /** Least time between two renders into one channel, per platform (Slack: about one message per second per channel). */
+  channelIntervalMs?: Partial<Record<string, number>>;
 }
 
-class ChatBusyError extends Error {
+/** Another render of the same run holds the lock: this job is retried shortly (expected, not an error). */
+export class ChatBusyError extends Error {
   override name = 'ChatBusyError';
 }
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+export type ChatJobOutcome = RenderOutcome | 'coalesced' | 'paced';
+
 /**
- * Brings a run's chat message up to date. Renders of one run are serialised by a Redis lock and
- * always show the latest state, so a render for an old seq that finds a newer one already shown
- * does nothing: chat edits never go backwards, and bursts of events cost one or two API calls.
+ * A channel's render schedule: each render takes the channel's next free slot (`interval` apart).
+ * A run holds at most one booked slot; renders asked for meanwhile are folded into it (it shows
+ * the latest state when its turn comes). Returns -1: folded; 0: render now; n: booked, n ms away.
  */
-export async function renderRunInChat(opts: ChatWorkerOptions, job: Pick<Job<ChatRenderJob>, 'data'>): Promise<string> {
-  const { runId, seq } = job.data;
+const BOOK = `
+if redis.call('exists', KEYS[2]) == 1 then return -1 end
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local nxt = tonumber(redis.call('get', KEYS[1]) or '0')
+local t = math.max(now, nxt)
+redis.call('set', KEYS[1], t + interval, 'PX', (t - now) + interval * 2)
+if t > now then redis.call('set', KEYS[2], t, 'PX', (t - now) + 60000) end
+return t - now`;
+
+/** Set while a run has a render booked in its channel's schedule. */
+export function pacedRenderKey(prefix: string, runId: number): string {
+  return `${prefix}:pace:run:${runId}`;
+}
+
+async function bookSlot(opts: ChatWorkerOptions, runId: number): Promise<{ wait: number; pendingKey?: string }> {
+  const run = await findRunById(opts.em(), runId);
+  const interval = run?.channel ? (opts.channelIntervalMs?.[run.sourcePlatform] ?? 0) : 0;
+  if (!run?.channel || interval <= 0) return { wait: 0 };
+  const pendingKey = pacedRenderKey(opts.prefix, runId);
+  const wait = Number(await opts.connection.eval(BOOK, 2, `${opts.prefix}:pace:${run.channel}`, pendingKey, Date.now(), interval));
+  return { wait, pendingKey };
+}
+
+type ChatJob = Pick<Job<ChatRenderJob>, 'data'> & Partial<Pick<Job<ChatRenderJob>, 'moveToDelayed' | 'updateData'>>;
+
+/**
+ * Schedules and serialises chat renders: renders of one run hold a Redis lock and always show the
+ * latest state, so a render for an old seq that finds a newer one already shown does nothing:
+ * chat edits never go backwards, and bursts of events cost one or two API calls. Renders into one
+ * channel are paced (Slack allows about one message per second per channel): a burst of runs in
+ * a channel waits its turn, one booked render per run. What to render is decided in core
+ * (core/chat/render.ts).
+ */
+export async function processChatJob(opts: ChatWorkerOptions, job: ChatJob, token?: string): Promise<ChatJobOutcome> {
+  const { runId, seq, booked } = job.data;
   const em = opts.em();
-  if ((await chatSeq(em, runId)) >= seq) return 'up to date';
-  const lockKey = `${opts.prefix}:lock:chat-run:${runId}`;
-  const token = randomUUID();
-  if (!(await opts.connection.set(lockKey, token, 'PX', 30_000, 'NX'))) throw new ChatBusyError(`run ${runId} is being rendered`);
-  try {
-    const run = await getRun(em, runId);
-    if ((await chatSeq(em, runId)) >= run.lastSeq) return 'up to date';
-    const adapter = opts.adapters.get(run.sourcePlatform);
-    const webUrl = `${opts.publicUrl}/runs/${run.ref}`;
-    if (run.kind === 'docs' && run.status === 'succeeded') await announceInLinkedChannels(em, opts, { run, webUrl });
-    if (!adapter) {
-      await markChatRendered(em, runId, run.lastSeq);
-      return 'no chat';
-    }
-    const story = run.status === 'succeeded' ? await findStoryByRun({ em }, runId) : undefined;
-    const view = { run, story, webUrl, refs: await chatRefs(em, runId) };
-    const ref = await adapter.upsertRunMessage(view);
-    if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
-    if (story) {
-      const rows: Array<{ ref: string | null }> = await em
-        .getConnection()
-        .execute(`select metadata->>'messageRef' as ref from user_stories where id = ?`, [story.id]);
-      if (!rows[0]?.ref) {
-        const storyRef = await adapter.postStory({ ...view, story }, ref);
-        await em
-          .getConnection()
-          .execute(`update user_stories set metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('messageRef', ?::text) where id = ?`, [storyRef, story.id]);
+  if (booked) {
+    // This job's slot came: from now on a new event books a new render of its own.
+    await opts.connection.del(pacedRenderKey(opts.prefix, runId));
+  } else {
+    if (await chatShows(em, runId, seq)) return 'up to date';
+    const { wait, pendingKey } = await bookSlot(opts, runId);
+    if (wait < 0) return 'coalesced';
+    if (wait > 0) {
+      if (!job.moveToDelayed || !job.updateData || !token) {
+        if (pendingKey) await opts.connection.del(pendingKey);
+        return 'paced';
       }
+      await job.updateData({ ...job.data, booked: true });
+      await job.moveToDelayed(Date.now() + wait, token);
+      throw new DelayedError();
     }
-    if (run.kind === 'deploy' || run.kind === 'docs') await renderDeployExtras(em, adapter, view, ref);
-    await markChatRendered(em, runId, run.lastSeq);
-    return 'rendered';
+  }
+  const lockKey = `${opts.prefix}:lock:chat-run:${runId}`;
+  const lock = randomUUID();
+  if (!(await opts.connection.set(lockKey, lock, 'PX', 30_000, 'NX'))) throw new ChatBusyError(`run ${runId} is being rendered`);
+  try {
+    return await renderRunInChat({ em, adapters: opts.adapters, publicUrl: opts.publicUrl, logger: opts.logger, ...(opts.projects && { projects: opts.projects }), githubOn: Boolean(opts.githubOn) }, runId);
   } finally {
-    await opts.connection.eval(RELEASE, 1, lockKey, token);
-  }
-}
-
-async function chatRefs(em: EntityManager, runId: number): Promise<Record<string, string>> {
-  const rows: Array<{ chat_refs: Record<string, string> | string | null }> = await em.getConnection().execute(`select chat_refs from workflow_runs where id = ?`, [runId]);
-  const raw = rows[0]?.chat_refs;
-  return typeof raw === 'string' ? (JSON.parse(raw) as Record<string, string>) : (raw ?? {});
-}
-
-async function saveChatRef(em: EntityManager, runId: number, key: string, ref: string) {
-  await em.getConnection().execute(`update workflow_runs set chat_refs = chat_refs || jsonb_build_object(?::text, ?::text) where id = ?`, [key, ref, runId]);
-}
-
-/** The approval message (deploys; edited as decisions come in) and, once, the outcome. */
-async function renderDeployExtras(em: EntityManager, adapter: ChatAdapter, view: RunView, runMessageRef: string) {
-  const refs = await chatRefs(em, view.run.id);
-  const approvals = view.run.result?.approvals as ApprovalState | undefined;
-  if (approvals && adapter.upsertApprovalMessage) {
-    const ref = await adapter.upsertApprovalMessage({ ...view, approvals }, runMessageRef, refs.approval);
-    if (ref !== refs.approval) await saveChatRef(em, view.run.id, 'approval', ref);
-  }
-  const finished = ['succeeded', 'failed', 'cancelled'].includes(view.run.status);
-  if (finished && !refs.outcome && adapter.postOutcome) {
-    await saveChatRef(em, view.run.id, 'outcome', await adapter.postOutcome(view, runMessageRef));
-  }
-}
-
-/**
- * A finished docs run's pull request, announced once in every channel linked to the project.
- * Measured here: from the push's arrival to the link being posted.
- */
-async function announceInLinkedChannels(em: EntityManager, opts: ChatWorkerOptions, view: RunView) {
-  const { run } = view;
-  const channels: Array<{ channel: string }> = await em.getConnection().execute(`select channel from channel_links where project_key = ? order by channel`, [run.projectKey]);
-  const refs = await chatRefs(em, run.id);
-  for (const { channel } of channels) {
-    // The channel the command came from gets the link in its run thread instead.
-    if (channel === run.channel) continue;
-    const adapter = opts.adapters.get(channel.split(':')[0]!);
-    if (!adapter?.postNotice || refs[`notice:${channel}`]) continue;
-    const ref = await adapter.postNotice(view, channel);
-    await saveChatRef(em, run.id, `notice:${channel}`, ref);
-    const receivedAt = Number(run.input.receivedAt);
-    if (Number.isFinite(receivedAt) && !run.result?.pushToLinkMs) {
-      const ms = Date.now() - receivedAt;
-      await em.getConnection().execute(`update workflow_runs set result = coalesce(result, '{}'::jsonb) || jsonb_build_object('pushToLinkMs', ?::int) where id = ?`, [ms, run.id]);
-      opts.logger.info({ run: run.ref, ms }, 'docs pull request announced');
-    }
+    await opts.connection.eval(RELEASE, 1, lockKey, lock);
   }
 }
 
 export function createChatWorker(opts: ChatWorkerOptions): Worker<ChatRenderJob> {
-  return new Worker<ChatRenderJob>(QUEUE_NAMES.chat, (job) => renderRunInChat(opts, job), {
+  return new Worker<ChatRenderJob>(QUEUE_NAMES.chat, (job, token) => inJobContext(job, opts.logger, () => processChatJob(opts, job, token)), {
     connection: opts.connection,
     prefix: opts.prefix,
+    ...(opts.telemetry && { telemetry: opts.telemetry }),
     concurrency: opts.concurrency,
   });
 }

@@ -1,10 +1,9 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CoreContext } from '../../core/context.js';
-import { advanceDeploy, expireApproval } from '../../core/services/deploys.js';
-import { getRun } from '../../core/services/runs.js';
+import { advanceDeploy, expireApproval } from '../../core/deploys/service.js';
 import { handleRunJobError } from '../run-failures.js';
-import { QUEUE_NAMES, type RunJob } from '../queues.js';
+import { inJobContext, QUEUE_NAMES, type RunJob } from '../queues.js';
 
 export interface DeployJob extends RunJob {
   /** How many times this job has waited (checks pending, deployment in progress). */
@@ -29,7 +28,7 @@ export async function processDeployJob(job: Job<DeployJob>, token: string | unde
         throw new DelayedError();
       }
       if (next.next === 'wait_approval') {
-        await ctx.scheduler.enqueueRunPhase(await getRun(ctx.em, runId), 'expire', next.timeoutMs);
+        await ctx.scheduler.enqueueRunPhase({ id: runId, kind: 'deploy' }, 'expire', next.timeoutMs);
         return 'waiting for approval';
       }
       return 'done';
@@ -37,14 +36,19 @@ export async function processDeployJob(job: Job<DeployJob>, token: string | unde
     throw new Error('deploy did not settle in 10 steps');
   } catch (err) {
     if (err instanceof DelayedError) throw err;
-    return handleRunJobError(job, ctx, runId, err);
+    await handleRunJobError(job, ctx, runId, err);
+    return 'run finished';
   }
 }
 
-export function createDeployWorker(opts: { connection: Redis; prefix: string; concurrency: number; context: () => CoreContext }): Worker<DeployJob> {
-  return new Worker<DeployJob>(QUEUE_NAMES.deploy, (job, token) => processDeployJob(job, token, opts.context()), {
+export function createDeployWorker(opts: { connection: Redis; prefix: string; concurrency: number; context: () => CoreContext; telemetry?: Telemetry | undefined }): Worker<DeployJob> {
+  return new Worker<DeployJob>(QUEUE_NAMES.deploy, (job, token) => {
+    const ctx = opts.context();
+    return inJobContext(job, ctx.logger, () => processDeployJob(job, token, ctx));
+  }, {
     connection: opts.connection,
     prefix: opts.prefix,
+    ...(opts.telemetry && { telemetry: opts.telemetry }),
     concurrency: opts.concurrency,
   });
 }

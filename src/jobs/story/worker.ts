@@ -1,14 +1,16 @@
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CoreContext } from '../../core/context.js';
-import { generateStory } from '../../core/services/stories.js';
+import { generateStory } from '../../core/stories/service.js';
 import { handleRunJobError } from '../run-failures.js';
-import { QUEUE_NAMES, type RunJob } from '../queues.js';
+import { inJobContext, QUEUE_NAMES, type RunJob } from '../queues.js';
 
 export interface StoryWorkerOptions {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** BullMQ telemetry (traces) when tracing is on. */
+  telemetry?: Telemetry | undefined;
   /** A fresh context (own EntityManager fork) per job. */
   context: () => CoreContext;
 }
@@ -23,9 +25,13 @@ export async function processStoryJob(job: Job<RunJob>, ctx: CoreContext): Promi
 }
 
 export function createStoryWorker(opts: StoryWorkerOptions): Worker<RunJob> {
-  const worker = new Worker<RunJob>(QUEUE_NAMES.story, (job) => processStoryJob(job, opts.context()), {
+  const worker = new Worker<RunJob>(QUEUE_NAMES.story, (job) => {
+    const ctx = opts.context();
+    return inJobContext(job, ctx.logger, () => processStoryJob(job, ctx));
+  }, {
     connection: opts.connection,
     prefix: opts.prefix,
+    ...(opts.telemetry && { telemetry: opts.telemetry }),
     concurrency: opts.concurrency,
   });
   return worker;

@@ -13,8 +13,8 @@
     deploy: ['resolve', 'gate', 'approval', 'deploy', 'verify'],
     docs: ['compare', 'select', 'generate', 'write', 'pull_request'],
   };
-  var FINAL = { succeeded: true, failed: true, cancelled: true };
-  var LINK_LABELS = { thread: 'Chat thread', run: 'Details', pullRequest: 'Pull request', deployment: 'Deployment' };
+  var FINAL = { succeeded: true, failed: true, cancelled: true, needs_input: true };
+  var LINK_LABELS = { thread: 'Chat thread', run: 'Details', pullRequest: 'Pull request', deployment: 'Deployment', issue: 'Issue' };
 
   function el(doc, tag, attrs, children) {
     var node = doc.createElement(tag);
@@ -23,6 +23,8 @@
         if (attrs[k] === undefined || attrs[k] === null) return;
         if (k === 'text') node.textContent = attrs[k];
         else if (k === 'className') node.className = attrs[k];
+        // Through the CSSOM: a style attribute would break under a Content-Security-Policy without 'unsafe-inline'.
+        else if (k === 'style') node.style.cssText = attrs[k];
         else node.setAttribute(k, attrs[k]);
       });
     }
@@ -75,7 +77,7 @@
       var msg = String((err && err.message) || err);
       if (/^unauthorized|^forbidden/i.test(msg)) {
         // A refused credential does not get better by retrying.
-        self.setConnection('error', 'AutoDevHub: ' + msg);
+        self.setConnection('error', words(msg));
         socket.disconnect();
       } else {
         self.setConnection('reconnecting', 'Reconnecting…');
@@ -83,7 +85,7 @@
     });
     socket.on('revoked', function () {
       self.revoked = true;
-      self.setConnection('error', 'AutoDevHub: this token was revoked');
+      self.setConnection('error', 'AutoDevHub cannot show this feed: its widget token was revoked. Ask whoever embedded it for a new one.');
       socket.disconnect();
     });
     socket.on('run-event', function (e) {
@@ -92,7 +94,16 @@
     return socket;
   };
 
+  /** A refusal in words a reader can act on, not the server's code ("unauthorized: …"). */
+  function words(msg) {
+    var reason = msg.replace(/^(unauthorized|forbidden):\s*/i, '');
+    if (/token/i.test(reason)) return 'AutoDevHub cannot show this feed: ' + reason + '. Ask whoever embedded it for a new widget token.';
+    return 'AutoDevHub cannot show this feed: ' + reason + '.';
+  }
+
   Feed.prototype.setConnection = function (state, text) {
+    // Under an error, "No runs yet." would mislead: there may well be runs.
+    if (state === 'error') this.empty.hidden = true;
     this.status.textContent = text;
     this.status.setAttribute('data-state', state);
     this.container.setAttribute('data-connection', state);
@@ -104,7 +115,7 @@
     var req = Object.assign({}, this.options.subscribe || { project: '*' }, { cursors: this.cursors });
     this.socket.emit('subscribe', req, function (reply) {
       if (!reply || !reply.ok) {
-        self.setConnection('error', 'AutoDevHub: ' + ((reply && reply.error) || 'could not subscribe'));
+        self.setConnection('error', words((reply && reply.error) || 'could not subscribe'));
         return;
       }
       (reply.runs || []).forEach(function (r) {
@@ -156,6 +167,9 @@
     if (data.links) run.links = Object.assign({}, run.links, data.links);
     if (data.approvals) run.approvals = data.approvals;
     if (data.gherkin) run.story = data;
+    if (data.needsInput) run.needsInput = data.needsInput;
+    if (data.changes) run.changes = data.changes;
+    if (data.verification) run.verification = data.verification;
     this.render(run);
     if (e.seq === 1 || FINAL[e.status] || e.status === 'waiting_approval') {
       this.live.textContent = e.ref + ' ' + e.kind + ' ' + e.status.replace('_', ' ') + ': ' + e.message;
@@ -217,13 +231,62 @@
         ),
       );
     }
+    if (run.changes) fresh.appendChild(this.renderChanges(run.changes));
+    if (run.verification) {
+      fresh.appendChild(
+        el(d, 'ul', { className: 'adh-verification', 'aria-label': 'Smoke check' }, run.verification.checks.map(function (c) {
+          return el(d, 'li', { className: c.ok ? 'adh-check-ok' : 'adh-check-failed', text: (c.ok ? '✓ ' : '✗ ') + c.detail });
+        })),
+      );
+    }
+    if (run.needsInput) {
+      fresh.appendChild(
+        el(d, 'div', { className: 'adh-needs-input', role: 'note' }, [
+          el(d, 'p', { className: 'adh-needs-missing', text: 'No story yet. ' + run.needsInput.missing }),
+          el(d, 'p', { className: 'adh-needs-example', text: run.needsInput.example }),
+        ]),
+      );
+    }
     if (run.story) {
       var facts = 'Confidence ' + Number(run.story.confidence).toFixed(2) + ' · ' + (run.story.provider === 'offline' ? 'offline generator (no AI model)' : 'Claude (' + run.story.model + ')') + (run.story.cached ? ' · from cache' : '');
-      fresh.appendChild(el(d, 'div', { className: 'adh-story' }, [el(d, 'p', { className: 'adh-facts', text: facts }), el(d, 'pre', { className: 'adh-gherkin', tabindex: '0', 'aria-label': 'Gherkin story', text: run.story.gherkin })]));
+      var usage = run.story.usage || {};
+      if (usage.inputTokens != null) {
+        facts += ' · ' + usage.inputTokens + ' in / ' + usage.outputTokens + ' out tokens';
+        if (usage.cacheReadTokens) facts += ' (' + usage.cacheReadTokens + ' from cache)';
+      }
+      if (usage.latencyMs != null && run.story.provider !== 'offline') facts += ' · ' + (usage.latencyMs / 1000).toFixed(1) + ' s';
+      if (usage.costUsd != null) facts += ' · $' + Number(usage.costUsd).toFixed(4);
+      var questions = run.story.openQuestions || [];
+      fresh.appendChild(
+        el(d, 'div', { className: 'adh-story' }, [
+          el(d, 'p', { className: 'adh-facts', text: facts }),
+          el(d, 'pre', { className: 'adh-gherkin', tabindex: '0', 'aria-label': 'Gherkin story', text: run.story.gherkin }),
+          questions.length ? el(d, 'p', { className: 'adh-questions-title', text: 'Open questions' }) : null,
+          questions.length
+            ? el(d, 'ul', { className: 'adh-questions', 'aria-label': 'Open questions' }, questions.map(function (q) { return el(d, 'li', { text: q }); }))
+            : null,
+        ]),
+      );
     }
     if (node) node.replaceWith(fresh);
     else this.list.insertBefore(fresh, this.list.firstChild);
     this.empty.hidden = this.runs.size > 0;
+  };
+
+  /** What a deploy changes, as the approval cards in chat show it. */
+  Feed.prototype.renderChanges = function (c) {
+    var d = this.doc;
+    var short = function (sha) { return String(sha || '').slice(0, 7); };
+    var head = c.direction === 'first' ? 'First deploy here: ' + short(c.headSha)
+      : c.direction === 'same' ? 'Already deployed here: ' + short(c.headSha)
+      : (c.direction === 'rollback' ? 'Takes out ' : 'Brings ') + c.commitCount + ' commit' + (c.commitCount === 1 ? '' : 's') + (c.authors.length ? ' by ' + c.authors.join(', ') : '') + ' · ' + c.fileCount + ' file' + (c.fileCount === 1 ? '' : 's');
+    return el(d, 'div', { className: 'adh-changes', role: 'group', 'aria-label': 'What changes' }, [
+      el(d, 'p', { className: 'adh-changes-head', text: 'What changes: ' + head }),
+      c.summary ? el(d, 'p', { className: 'adh-changes-summary', text: c.summary }) : null,
+      c.commits.length ? el(d, 'ul', { className: 'adh-commits' }, c.commits.slice(0, 8).map(function (x) { return el(d, 'li', { text: short(x.sha) + ' ' + x.subject + ' (' + x.author + ')' }); })) : null,
+      c.risks.length ? el(d, 'ul', { className: 'adh-risks', 'aria-label': 'Risk notes' }, c.risks.map(function (r) { return el(d, 'li', { text: '⚠ ' + r.note + ': ' + r.files.slice(0, 3).join(', ') }); })) : null,
+      el(d, 'p', { className: 'adh-changes-by', text: 'Summary by the ' + c.generator }),
+    ]);
   };
 
   global.AutoDevHubFeed = Feed;
