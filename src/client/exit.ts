@@ -1,0 +1,43 @@
+/**
+ * The CLI's exit codes, for scripts and CI (docs/DESIGN.md, "Command-line client"), and the one
+ * error type every part of the client throws: a message for a person, never a stack.
+ */
+
+export const EXIT = {
+  succeeded: 0,
+  failed: 1,
+  usage: 2,
+  rejected: 3,
+  notPermitted: 4,
+  unreachable: 5,
+  /** Ctrl-C: stopped watching, the run goes on (the shell's convention, 128 + SIGINT). */
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
+    super(message);
+  }
+}
+
+/** How the server's refusal (HTTP status) maps to an exit code. */
+export function exitForStatus(status: number): ExitCode {
+  if (status === 400 || status === 422) return EXIT.usage;
+  if (status === 401 || status === 403) return EXIT.notPermitted;
+  // What a proxy or load balancer answers while the server is down or restarting.
+  if (status === 502 || status === 503 || status === 504) return EXIT.unreachable;
+  return EXIT.failed;
+}
+
+/** How a run that finished maps to an exit code. */
+export function exitForRun(run: { status: string; rejected?: boolean }): ExitCode {
+  if (run.status === 'succeeded') return EXIT.succeeded;
+  if (run.status === 'cancelled' || run.rejected) return EXIT.rejected;
+  return EXIT.failed;
+}
