@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestApp, waitFor, writeProjectsConfig, type TestApp } from '../helpers/app.js';
-import { requestStory } from '../../src/core/services/stories.js';
-import { getRun } from '../../src/core/services/runs.js';
+import { requestStory } from '../../src/core/stories/service.js';
+import { getRun } from '../../src/core/runs/store.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-results';
@@ -70,7 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => page?.close(r));
+  if (page) await new Promise((r) => page.close(r));
   await web?.stop();
   await worker?.stop();
 });
@@ -149,7 +149,8 @@ describe('the embeddable widget in Chromium', () => {
     const p = await openWidget('not-a-valid-token');
     const status = p.locator('.autodevhub-widget .adh-conn');
     await expect.poll(() => status.getAttribute('data-state'), { timeout: 15_000 }).toBe('error');
-    expect(await status.textContent()).toBe('AutoDevHub: unauthorized: the widget token is not valid');
+    expect(await status.textContent()).toBe('AutoDevHub cannot show this feed: the widget token is not valid. Ask whoever embedded it for a new widget token.');
+    expect(await p.locator('.autodevhub-widget .adh-empty').isHidden()).toBe(true);
     await p.screenshot({ path: `${ARTIFACTS}/widget-bad-token.png` });
     await p.close();
   });

@@ -62,6 +62,8 @@ export async function startFakeDiscord(opts: { applicationId: string; botToken: 
       if (!channel) return sendJson(res, 404, { message: 'Unknown Webhook', code: 10015 });
       return sendJson(res, 200, message(channel, body));
     }
+    // GET /gateway needs no token (readiness probes use it).
+    if (route === '/gateway' && req.method === 'GET') return sendJson(res, 200, { url: 'wss://gateway.discord.gg' });
     if (req.headers.authorization !== `Bot ${opts.botToken}`) return sendJson(res, 401, { message: '401: Unauthorized', code: 0 });
     if ((m = /^\/channels\/(\d+)\/messages$/.exec(route)) && req.method === 'POST') return sendJson(res, 200, message(m[1]!, body));
     if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(route)) && req.method === 'PATCH') {

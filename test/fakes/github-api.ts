@@ -28,7 +28,8 @@ export interface FakeDeployment {
 export async function startFakeGitHub(opts: { token: string }) {
   const repos = new Map<string, { default_branch: string; refs: Record<string, string> }>();
   const parents = new Map<string, string>();
-  const compares = new Map<string, { files: Array<Record<string, unknown>>; commits: Array<{ sha: string; message: string }> }>();
+  const compares = new Map<string, { files: Array<Record<string, unknown>>; commits: Array<{ sha: string; message: string; author?: string }> }>();
+  const issues: Array<{ repo: string; number: number; title: string; body: string; labels: string[] }> = [];
   const contents = new Map<string, { content: string; sha: string }>();
   const branches = new Map<string, string>();
   const pulls: Array<{ number: number; head: string; base: string; title: string; body: string; state: string }> = [];
@@ -36,8 +37,9 @@ export async function startFakeGitHub(opts: { token: string }) {
   const checks = new Map<string, { statuses: FakeStatus[]; runs: FakeCheckRun[] }>();
   const deployments: FakeDeployment[] = [];
   let nextId = 1000;
+  let used = 0;
   const limits: Array<{ match: RegExp; kind: '429' | '403' }> = [];
-  const hooks: { onDeploymentCreated?: (d: FakeDeployment) => void; failCreateOnce?: boolean } = {};
+  const hooks: { onDeploymentCreated?: (d: FakeDeployment) => void; failCreateOnce?: boolean; failIssueOnce?: boolean; issueDelayMs?: number } = {};
   const limited: RecordedRequest[] = [];
 
   const api = (path: string) => path.replace(/^\/api\/v3/, '');
@@ -59,6 +61,16 @@ export async function startFakeGitHub(opts: { token: string }) {
         'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000',
         'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
       });
+    }
+    // GitHub reports the rate limit on every answer; this fake spends one per request.
+    used++;
+    res.setHeader('x-ratelimit-limit', '5000');
+    res.setHeader('x-ratelimit-remaining', String(5000 - used));
+    res.setHeader('x-ratelimit-used', String(used));
+    res.setHeader('x-ratelimit-resource', 'core');
+    if (req.method === 'GET' && url.pathname === '/rate_limit') {
+      const core = { limit: 5000, used, remaining: 5000 - used, reset: Math.floor(Date.now() / 1000) + 3600 };
+      return sendJson(res, 200, { resources: { core }, rate: core });
     }
     route(req, url, res);
   });
@@ -104,9 +116,30 @@ export async function startFakeGitHub(opts: { token: string }) {
       return sendJson(res, 200, {
         status: 'ahead', ahead_by: found.commits.length, behind_by: 0, total_commits: found.commits.length,
         base_commit: { sha: base }, merge_base_commit: { sha: base },
-        commits: found.commits.map((c) => ({ sha: c.sha, commit: { message: c.message, author: { name: 'Dev' } } })),
+        commits: found.commits.map((c) => ({ sha: c.sha, commit: { message: c.message, author: { name: c.author ?? 'Dev' } } })),
         files: found.files, html_url: `https://github.com/${full}/compare/${base}...${head}`,
       });
+    }
+    if (rest === '/issues' && req.method === 'POST') {
+      const body = JSON.parse(req.body) as { title: string; body: string; labels?: string[] };
+      if (!body.title) return sendJson(res, 422, { message: 'Validation Failed', errors: [{ resource: 'Issue', field: 'title', code: 'missing_field' }] });
+      const issue = { repo: full, number: issues.filter((i) => i.repo === full).length + 1, title: body.title, body: body.body ?? '', labels: body.labels ?? [] };
+      issues.push(issue);
+      const answer = () => {
+        if (hooks.failIssueOnce) {
+          // Made on GitHub's side, but the answer is lost on the way back.
+          hooks.failIssueOnce = false;
+          return sendJson(res, 502, { message: 'Server Error' });
+        }
+        sendJson(res, 201, issueJson(full, issue));
+      };
+      if (hooks.issueDelayMs) return void setTimeout(answer, hooks.issueDelayMs);
+      return answer();
+    }
+    if (rest === '/issues' && req.method === 'GET') {
+      const labels = (url.searchParams.get('labels') ?? '').split(',').filter(Boolean);
+      const list = issues.filter((i) => i.repo === full && labels.every((l) => i.labels.includes(l))).reverse();
+      return sendJson(res, 200, list.map((i) => issueJson(full, i)));
     }
     if (rest === '/git/refs' && req.method === 'POST') {
       const body = JSON.parse(req.body) as { ref: string; sha: string };
@@ -198,6 +231,10 @@ export async function startFakeGitHub(opts: { token: string }) {
     return sendJson(res, 404, { message: 'Not Found' });
   }
 
+  function issueJson(full: string, i: (typeof issues)[number]) {
+    return { id: 5000 + i.number, number: i.number, title: i.title, body: i.body, state: 'open', labels: i.labels.map((name) => ({ name })), html_url: `https://github.com/${full}/issues/${i.number}` };
+  }
+
   function pullJson(full: string, p: (typeof pulls)[number]) {
     return { number: p.number, state: p.state, title: p.title, body: p.body, head: { ref: p.head }, base: { ref: p.base }, html_url: `https://github.com/${full}/pull/${p.number}` };
   }
@@ -213,12 +250,13 @@ export async function startFakeGitHub(opts: { token: string }) {
   return {
     ...fake,
     pulls,
+    issues,
     contents,
     commitsMade,
     setParent(sha: string, parent: string) {
       parents.set(sha, parent);
     },
-    setCompare(base: string, head: string, files: Array<Record<string, unknown>>, commits: Array<{ sha: string; message: string }>) {
+    setCompare(base: string, head: string, files: Array<Record<string, unknown>>, commits: Array<{ sha: string; message: string; author?: string }>) {
       compares.set(`${base}...${head}`, { files, commits });
     },
     setFile(full: string, branch: string, path: string, content: string) {

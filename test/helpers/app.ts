@@ -1,15 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig, secretsOf } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startAutoDevHub, type Running, type StartOptions } from '../../src/app.js';
-import type { RunEventMessage } from '../../src/core/events.js';
+import type { RunEventMessage } from '../../src/core/runs/model.js';
 import { createTestDatabase } from './db.js';
 import { TEST_REDIS_URL } from './env.js';
+import { tempDir, testPrefix } from './tmp.js';
 
 export const TEST_SECRET = 'test-secret-'.padEnd(48, 'x');
 
@@ -23,7 +22,8 @@ export interface TestApp {
   signIn(): Promise<string>;
   /** Restarts the process part (same database, queue prefix and env), as after a crash. */
   restart(opts?: StartOptions): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops it and removes its database, folder and Redis keys (`keepRedis`: leaves the keys, for a successor on the same prefix). */
+  stop(opts?: { keepRedis?: boolean }): Promise<void>;
 }
 
 /**
@@ -32,9 +32,10 @@ export interface TestApp {
  */
 export async function startTestApp(env: Record<string, string> = {}, opts: StartOptions = {}, share?: TestApp): Promise<TestApp> {
   // A part joining `share` (another web or worker process) uses its database, prefix and data.
-  const db = share ? undefined : env.DATABASE_URL === '' ? undefined : await createTestDatabase();
-  const prefix = share?.prefix ?? `adhtest-${randomBytes(5).toString('hex')}`;
-  const dataDir = share?.env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'adh-test-data-'));
+  // DATABASE_URL given: the caller owns that database ('' is the embedded one).
+  const db = share || env.DATABASE_URL !== undefined ? undefined : await createTestDatabase();
+  const prefix = share?.prefix ?? env.AUTODEVHUB_QUEUE_PREFIX ?? testPrefix();
+  const dataDir = share?.env.DATA_DIR ?? tempDir('test-data');
   const fullEnv: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -51,7 +52,8 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
   if (env.DATABASE_URL === '') delete fullEnv.DATABASE_URL;
   const start = async (o: StartOptions) => {
     const config = loadConfig(fullEnv);
-    const app = await startAutoDevHub(config, { announce: false, logger: createLogger(fullEnv.LOG_LEVEL!), shutdownGraceMs: 3000, ...o });
+    const logger = o.logDestination ? undefined : createLogger(fullEnv.LOG_LEVEL!, { secrets: secretsOf(config) });
+    const app = await startAutoDevHub(config, { announce: false, ...(logger && { logger }), shutdownGraceMs: 3000, ...o });
     // PUBLIC_URL defaults to the configured port; with port 0 the real one is known only now.
     if (!fullEnv.PUBLIC_URL && app.port) config.publicUrl = `http://127.0.0.1:${app.port}`;
     return app;
@@ -61,7 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
     app,
     url: app.url ?? '',
     prefix,
-    databaseUrl: db?.url ?? share?.databaseUrl ?? '',
+    databaseUrl: db?.url ?? share?.databaseUrl ?? env.DATABASE_URL ?? '',
     env: fullEnv,
     async signIn() {
       if (!app.signInUrl) throw new Error('this part has no web server');
@@ -75,13 +77,10 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
       t.app = app;
       t.url = app.url ?? t.url;
     },
-    async stop() {
+    async stop(o = {}) {
       await app.close();
       if (share) return; // the first part cleans up what they share
-      const redis = new Redis(TEST_REDIS_URL);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
+      if (!o.keepRedis) await removeRedisKeys(prefix);
       await db?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -89,9 +88,20 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
   return t;
 }
 
+/** Removes every Redis key of a test prefix (queues, their meta keys, cache, locks). */
+export async function removeRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    await redis.quit();
+  }
+}
+
 /** A project config file for tests: projects web and api, each linked to a Slack channel. */
 export function writeProjectsConfig(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'adh-test-config-'));
+  const dir = tempDir('test-config');
   const file = join(dir, 'autodevhub.yaml');
   writeFileSync(
     file,
@@ -141,16 +151,16 @@ export interface RunDetail {
 }
 
 /** Types a command in the console (signed in) and waits for the run it queued to finish. */
-export async function consoleRun(t: TestApp, cookie: string, text: string, timeoutMs = 25_000): Promise<RunDetail> {
+export async function consoleRun(t: TestApp, cookie: string, text: string, timeoutMs = 25_000, project?: string): Promise<RunDetail> {
   const res = await fetch(`${t.url}/api/v1/commands`, {
     method: 'POST',
     headers: { cookie, 'content-type': 'application/json' },
-    body: JSON.stringify({ text }),
+    body: JSON.stringify({ text, ...(project && { project }) }),
   });
   if (res.status !== 202) throw new Error(`the command was not queued: ${res.status} ${await res.text()}`);
   const { run } = (await res.json()) as { run: { ref: string } };
   return waitFor(async () => {
     const body = (await (await fetch(`${t.url}/api/v1/runs/${run.ref}`, { headers: { cookie } })).json()) as RunDetail;
-    return ['succeeded', 'failed', 'cancelled'].includes(body.run.status) && body;
+    return ['succeeded', 'failed', 'cancelled', 'needs_input'].includes(body.run.status) && body;
   }, timeoutMs, `${run.ref} to finish`);
 }

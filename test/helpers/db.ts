@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import pg from 'pg';
-import { TEST_POSTGRES_URL } from './env.js';
+import { TEST_PGLITE, TEST_POSTGRES_URL } from './env.js';
 
-/** A database of its own for one test file, dropped afterwards. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of its own for one test file, dropped afterwards: a fresh database on the real
+ * Postgres, or (no Postgres answering, see test/setup/global.ts) a PGlite instance of its own
+ * served over TCP by pglite-socket, as the app serves its embedded database.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  return TEST_PGLITE ? createPgliteDatabase() : createPostgresDatabase();
+}
+
+async function createPostgresDatabase(): Promise<TestDatabase> {
   const name = `adh_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
@@ -20,4 +34,45 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
       await c.end();
     },
   };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** An empty cluster made once per test process: loading it takes ~2 s, making one ~10 s. */
+let emptyCluster: Promise<Blob> | undefined;
+
+async function createPgliteDatabase(): Promise<TestDatabase> {
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
+  emptyCluster ??= PGlite.create().then(async (first) => {
+    const dump = await first.dumpDataDir('none');
+    await first.close();
+    return dump;
+  });
+  // In memory: nothing to clean up on disk.
+  const db = await PGlite.create({ loadDataDir: await emptyCluster });
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    // The app's pool and the test's own clients connect at once; PGlite runs one statement at a
+    // time and keeps a transaction to the connection that opened it.
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 64 });
+    try {
+      await server.start();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+      throw err;
+    }
+    return {
+      url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+      async drop() {
+        await server.stop();
+        await db.close();
+      },
+    };
+  }
 }

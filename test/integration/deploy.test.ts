@@ -1,12 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { startFakeSlack } from '../fakes/slack-api.js';
 import { startFakeGitHub } from '../fakes/github-api.js';
 import { fixture, interactionBody, postToSlack, slashCommandBody, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
-import { getRun, type RunSummary } from '../../src/core/services/runs.js';
+import { getRun } from '../../src/core/runs/store.js';
+import type { RunSummary } from '../../src/core/runs/model.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const GH_TOKEN = 'ghp_test_token_autodevhub';
 const SHA = { main: 'a'.repeat(40), release: 'b'.repeat(40), broken: 'c'.repeat(40), slow: 'd'.repeat(40), stuck: 'e'.repeat(40) };
@@ -17,21 +18,28 @@ let github: Awaited<ReturnType<typeof startFakeGitHub>>;
 let trigger = 0;
 
 function config(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'adh-deploy-'));
+  const dir = tempDir('deploy');
   const file = join(dir, 'autodevhub.yaml');
   writeFileSync(
     file,
     `admins: ["slack:U0ADMIN"]
+people:
+  lee: { identities: ["slack:U0LEE"] }
+groups:
+  oncall: { members: ["slack:U0CALL"] }
 projects:
   - key: web
     repo: acme/web
     channels: ["slack:C0WEB"]
+    roles: { maintainer: ["slack:U0DEV"], developer: ["slack:U0LEAD", "slack:U0OPS"] }
+    allow_unlinked_channels: true
     environments:
       staging: { required_approvals: 0 }
       gated: { required_approvals: 0, required_checks: ["ci/build"], gate_timeout: 2s }
       production: { approvers: ["slack:U0LEAD", "slack:U0OPS"], required_approvals: 1, prevent_self_approval: true, timeout: 1h }
       critical: { approvers: ["slack:UA1", "slack:UA2", "slack:UA3", "slack:UA4", "slack:UA5"], required_approvals: 3, timeout: 1h }
       quick: { approvers: ["slack:U0LEAD"], required_approvals: 1, timeout: 2s }
+      named: { approvers: ["lee", "group:oncall"], required_approvals: 2, timeout: 1h }
 `,
   );
   return file;
@@ -113,7 +121,7 @@ describe('deploy: gate, deployment, report', () => {
     expect(deployment).toMatchObject({ sha: SHA.release, environment: 'staging', payload: { autodevhub_run: ack.ref } });
     const outcome = await waitFor(() => slack.callsOf('chat.postMessage').find((c) => String(c.args.text).includes(`${ack.ref} deployed`)), 10_000, 'outcome post');
     expect(JSON.stringify(outcome.args.blocks)).toContain('https://staging.acme.test');
-    const runMessage = slack.callsOf('chat.postMessage').find((c) => String(c.args.text).startsWith(`${ack.ref} deploy`))!;
+    const runMessage = slack.callsOf('chat.postMessage').find((c) => String(c.args.text).startsWith(`${ack.ref} · deploy`))!;
     expect(outcome.args.thread_ts).toBe(runMessage.ts);
     expect(await audits(ack.ref!)).toEqual(['deploy.requested', 'deploy.resolved', 'deploy.gate_passed', 'deploy.created', 'deploy.succeeded']);
     // The feed (and the widget) get the deployment's link with the final event, and in summaries.
@@ -135,7 +143,7 @@ describe('deploy: gate, deployment, report', () => {
 
   it('answers an unknown environment with the valid ones, and an unknown ref with a clear failure', async () => {
     const env = await slash('deploy moon');
-    expect(env.text).toBe('acme/web has no environment "moon". Valid: staging, gated, production, critical, quick.');
+    expect(env.text).toBe('acme/web has no environment "moon". Valid: staging, gated, production, critical, quick, named.');
     expect(env.response_type).toBe('ephemeral');
     const ref = await slash('deploy staging v9.9.9');
     const failed = await until(ref.ref!, ['failed']);
@@ -223,8 +231,27 @@ describe('deploy: approvals', () => {
     const edited = await waitFor(() => slack.callsOf('chat.update').filter((c) => c.args.ts === request.ts).find((c) => JSON.stringify(c.args.blocks).includes('approved by <@U0OPS>') && !JSON.stringify(c.args.blocks).includes('deploy_approve')), 10_000, 'approval edit');
     expect(edited).toBeDefined();
     const actions = await audits(ack.ref!);
-    expect(actions).toEqual(expect.arrayContaining(['deploy.approval_requested', 'deploy.approve_refused', 'deploy.approved', 'deploy.created', 'deploy.succeeded']));
-    expect(actions.filter((a) => a === 'deploy.approve_refused')).toHaveLength(2);
+    expect(actions).toEqual(expect.arrayContaining(['deploy.approval_requested', 'deploy.approve_refused', 'access.denied', 'deploy.approved', 'deploy.created', 'deploy.succeeded']));
+    // Four-eyes (the requester) and the access check (not an approver) each refused once.
+    expect(actions.filter((a) => a === 'deploy.approve_refused')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'access.denied')).toHaveLength(1);
+  });
+
+  it('takes approvers named as a person of autodevhub.yaml or as a group, and audits a rejection as deploy.rejected', async () => {
+    const ack = await slash('deploy named v2.3.1');
+    await until(ack.ref!, ['waiting_approval']);
+    await click('deploy_approve', ack.ref!, 'U0LEE');
+    await click('deploy_approve', ack.ref!, 'U0CALL');
+    const done = await until(ack.ref!, ['succeeded', 'failed']);
+    expect(done.status).toBe('succeeded');
+    expect(deploymentsOf(ack.ref!)).toHaveLength(1);
+    expect(ephemeralFor('U0LEE').concat(ephemeralFor('U0CALL')).filter((m) => m.includes('not an approver'))).toEqual([]);
+
+    const other = await slash('deploy named v2.3.1');
+    await until(other.ref!, ['waiting_approval']);
+    await click('deploy_reject', other.ref!, 'U0CALL');
+    expect((await until(other.ref!, ['failed', 'cancelled'])).status).not.toBe('succeeded');
+    expect(await audits(other.ref!)).toContain('deploy.rejected');
   });
 
   it('one rejection ends the run, with the reason; nothing is deployed', async () => {
@@ -250,7 +277,7 @@ describe('deploy: approvals', () => {
   it('can be cancelled while it waits, and not once it deploys', async () => {
     const ack = await slash('deploy production');
     await until(ack.ref!, ['waiting_approval']);
-    expect((await slash(`cancel ${ack.ref}`, 'U0OPS')).text).toMatch(/Only slack:U0DEV or an admin may cancel/);
+    expect((await slash(`cancel ${ack.ref}`, 'U0OPS')).text).toMatch(/^Not allowed: to cancel other people's runs in web you need the maintainer role \(or be the person who asked for R-\d+\)/);
     expect((await slash(`cancel ${ack.ref}`)).text).toBe(`${ack.ref} cancelled.`);
     expect((await run(ack.ref!)).status).toBe('cancelled');
     expect((await slash(`approve ${ack.ref}`, 'U0LEAD')).text).toMatch(/not waiting for approval/);
@@ -280,14 +307,14 @@ describe('deploy: approvals', () => {
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(new Set(rows.map((r) => r.person)).size).toBe(rows.length);
     const phaseJobs = await t.app.queues.deploy.getJobs(['completed', 'active', 'waiting', 'delayed']);
-    expect(phaseJobs.filter((j) => j.id === `run-${done.id}-deploy`)).toHaveLength(1);
+    expect(phaseJobs.filter((j) => j.id === t.app.queues.ids.run(done.id, 'deploy'))).toHaveLength(1);
   });
 
   it('a linked identity cannot approve its own deploy from another platform', async () => {
-    const { linkIdentities } = await import('../../src/core/services/identities.js');
+    const { linkIdentities } = await import('../../src/core/access/identities.js');
     // U0OPS on Slack is the same person as web:ops in the console.
     await linkIdentities(t.app.context().em, ['slack:U0OPS', 'web:ops']);
-    const { requestDeploy } = await import('../../src/core/services/deploys.js');
+    const { requestDeploy } = await import('../../src/core/deploys/service.js');
     const created = await requestDeploy({ ctx: t.app.context(), actor: { id: 'web:ops', platform: 'web', channel: null } }, { repo: 'acme/web', environment: 'production', deliveryId: `linked-${Date.now()}` });
     await until(created.run.ref, ['waiting_approval']);
     await click('deploy_approve', created.run.ref, 'U0OPS');

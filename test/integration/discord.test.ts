@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
@@ -9,8 +8,9 @@ import { startFakeSlack } from '../fakes/slack-api.js';
 import { commandInteraction, componentInteraction, discordKeys, postInteraction } from '../helpers/discord.js';
 import { postToSlack, slashCommandBody, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
 import { checkGherkin } from '../../src/core/ai/gherkin.js';
-import { getRun } from '../../src/core/services/runs.js';
-import { linkIdentities } from '../../src/core/services/identities.js';
+import { getRun } from '../../src/core/runs/store.js';
+import { linkIdentities } from '../../src/core/access/identities.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const APP_ID = '1234567890';
 const BOT = 'discord-bot-token';
@@ -35,12 +35,13 @@ beforeAll(async () => {
   github.addRepo('acme/web', { main: SHA });
   github.setChecks(SHA, [{ context: 'ci/build', state: 'success' }]);
   github.hooks.onDeploymentCreated = (d) => github.addDeploymentStatus(d.id, 'success', 'https://production.acme.test');
-  const dir = mkdtempSync(join(tmpdir(), 'adh-discord-'));
+  const dir = tempDir('discord');
   const config = join(dir, 'autodevhub.yaml');
   writeFileSync(config, `projects:
   - key: web
     repo: acme/web
     channels: ["discord:112233", "slack:C0WEB"]
+    roles: { developer: ["discord:111", "discord:222", "slack:U0DEV"] }
     environments:
       production: { approvers: ["discord:111", "discord:222", "discord:333"], required_approvals: 1, prevent_self_approval: true }
 `);
@@ -79,7 +80,7 @@ describe('Discord interactions', () => {
     const description = String(followUp.body!.embeds[0].description);
     expect(checkGherkin(description.replace(/^```gherkin\n/, '').replace(/\n```$/, '')).ok).toBe(true);
     expect(JSON.stringify(followUp.body!.embeds[0].fields)).toContain('offline generator');
-    expect(followUp.body!.components[0].components.map((b: { custom_id: string }) => b.custom_id.split(':')[0])).toEqual(['story_accept', 'story_regenerate']);
+    expect(followUp.body!.components[0].components.map((b: { custom_id: string }) => b.custom_id.split(':')[0])).toEqual(['story_accept', 'story_regenerate', 'story_pr']);
     const edits = discord.calls.filter((c) => c.method === 'PATCH' && c.route.startsWith(`/webhooks/${APP_ID}/${i.token}/messages/`));
     expect(edits[0]!.route.endsWith('/@original')).toBe(true);
     await waitFor(() => discord.calls.some((c) => c.method === 'PATCH' && c.route.startsWith(`/webhooks/${APP_ID}/${i.token}/messages/`) && String(c.body?.embeds?.[0]?.title).includes('succeeded')), 10_000, 'edited to succeeded');
@@ -91,7 +92,17 @@ describe('Discord interactions', () => {
     const accept = await send(componentInteraction(APP_ID, `story_accept:${storyId}`, '222'));
     expect(accept.body.type).toBe(7);
     expect(JSON.stringify(accept.body.data.embeds[0].fields)).toContain('by <@222>');
-  });
+
+    // Open PR, clicked twice: acknowledged at once (deferred), one pull request, the card edited with its link.
+    const pullsBefore = github.pulls.length;
+    const clicks = [componentInteraction(APP_ID, `story_pr:${storyId}`, '222'), componentInteraction(APP_ID, `story_pr:${storyId}`, '111')];
+    const answers = await Promise.all(clicks.map((c) => send(c)));
+    expect(answers.map((a) => a.body.type)).toEqual([6, 6]);
+    const edited = await waitFor(() => discord.calls.find((c) => c.method === 'PATCH' && clicks.some((k) => c.route === `/webhooks/${APP_ID}/${k.token}/messages/@original`) && JSON.stringify(c.body?.embeds ?? '').includes('/pull/')), 15_000, 'the card edited with the pull request');
+    expect(JSON.stringify(edited.body!.components)).not.toContain('story_pr');
+    await waitFor(() => discord.calls.filter((c) => c.method === 'POST' && clicks.some((k) => c.route === `/webhooks/${APP_ID}/${k.token}`) && c.body?.flags === 64).length === 2, 10_000, 'both clickers told');
+    expect(github.pulls.length - pullsBefore).toBe(1);
+  }, 40_000);
 
   it('makes one run for a repeated delivery of the same interaction', async () => {
     const i = commandInteraction(APP_ID, 'story', { description: 'As an editor I want to archive drafts' }, '111');
@@ -130,6 +141,23 @@ describe('Discord interactions', () => {
     await waitFor(() => discord.calls.find((c) => c.method === 'PATCH' && String(c.body?.embeds?.[0]?.description).includes('approved by <@222>') && c.body?.components?.length === 0), 10_000, 'approval edited');
   });
 
+  it('takes the Promote and Roll back buttons as the clicker, answering privately in words', async () => {
+    // The production deploy of the test above succeeded; it is the only one, and web has no pipeline.
+    const done = await waitFor(() => github.deployments.find((d) => typeof d.payload.autodevhub_run === 'string'), 5_000, 'a deployed run');
+    const ref = String(done.payload.autodevhub_run);
+    const promote = await send(componentInteraction(APP_ID, `deploy_promote:${ref}`, '222'));
+    expect(promote.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(promote.body.data.content).toMatch(/web has no promotion pipeline: add "promotion: \[staging, production\]"/);
+    const rollback = await send(componentInteraction(APP_ID, `deploy_rollback:${ref}`, '222'));
+    expect(rollback.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(rollback.body.data.content).toMatch(/No earlier commit succeeded in production; there is nothing to roll back to/);
+    // Someone with no role in web may not roll back: refused privately, naming the role.
+    const stranger = await send(componentInteraction(APP_ID, `deploy_rollback:${ref}`, '999'));
+    expect(stranger.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(stranger.body.data.content).toMatch(/^❌ Not allowed: .*developer/);
+    expect(github.deployments.filter((d) => d.payload.autodevhub_run !== ref)).toHaveLength(0);
+  });
+
   it('a person linked across platforms cannot approve from Discord what they asked for on Slack', async () => {
     await linkIdentities(t.app.context().em, ['slack:U0DEV', 'discord:333']);
     const res = await postToSlack(t.url, slashCommandBody({ text: 'deploy production', user_id: 'U0DEV', channel_id: 'C0WEB', trigger_id: 'linked-deploy-1' }));
@@ -144,7 +172,7 @@ describe('Discord interactions', () => {
 
   it('honours a 429 with retry_after from Discord', async () => {
     discord.rateLimitNext(1);
-    const i = commandInteraction(APP_ID, 'story', { description: 'As a reader I want dark mode so that reading at night is easier' }, '111');
+    const i = commandInteraction(APP_ID, 'story', { description: 'As a reader I want to switch to dark mode so that reading at night is easier' }, '111');
     await send(i);
     await waitFor(() => discord.calls.find((c) => c.method === 'POST' && c.route === `/webhooks/${APP_ID}/${i.token}` && String(c.body?.embeds?.[0]?.title).startsWith('User story')), 20_000, 'story after 429');
     const limited = discord.calls.find((c) => c.status === 429 && c.route.includes(i.token))!;
@@ -156,7 +184,7 @@ describe('Discord interactions', () => {
   it('after 14 minutes, continues with the bot token in the channel instead of the interaction token', async () => {
     const { createDiscordAdapter } = await import('../../src/bots/discord/index.js');
     const adapter = createDiscordAdapter({ config: { publicKey: keys.publicKeyHex, applicationId: APP_ID, botToken: BOT, apiUrl: discord.apiUrl }, logger: t.app.logger, publicUrl: 'http://x', context: () => t.app.context() });
-    const run = { id: 1, ref: 'R-1', kind: 'story', status: 'running', stage: 'generate', progress: 10, input: { description: 'x' }, requestedBy: 'discord:111', channel: 'discord:112233', threadRef: 'discord:112233:555', result: null, error: null } as never;
+    const run = { id: 1, ref: 'R-1', kind: 'story', status: 'running', stage: 'generate', progress: 10, input: { description: 'x' }, requestedBy: 'discord:111', channel: 'discord:112233', threadRef: 'discord:112233:555', result: {}, error: null } as never;
     const before = discord.calls.length;
     discord.openInteraction('fresh-token', '112233');
     const now = Date.now();
@@ -179,7 +207,7 @@ describe('Discord interactions', () => {
     const { promisify } = await import('node:util');
     // Asynchronously: the fake Discord API answering the CLI lives in this process.
     const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/bots/discord/cli/register.ts', '--guild', '445566'], {
-      env: { ...process.env, DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APPLICATION_ID: APP_ID, DISCORD_BOT_TOKEN: BOT, DISCORD_API_URL: discord.apiUrl, DATA_DIR: mkdtempSync(join(tmpdir(), 'adh-reg-')), AUTODEVHUB_SECRET: 'x'.repeat(40) },
+      env: { ...process.env, DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APPLICATION_ID: APP_ID, DISCORD_BOT_TOKEN: BOT, DISCORD_API_URL: discord.apiUrl, DATA_DIR: tempDir('reg'), AUTODEVHUB_SECRET: 'x'.repeat(40) },
       encoding: 'utf8',
     }).catch((err: { stderr?: string; message: string }) => {
       throw new Error(`register failed: ${err.stderr ?? err.message}`);

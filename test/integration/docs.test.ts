@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,8 @@ import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { startFakeSlack } from '../fakes/slack-api.js';
 import { startFakeGitHub } from '../fakes/github-api.js';
 import { postToSlack, slashCommandBody, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
-import { getRun } from '../../src/core/services/runs.js';
+import { getRun } from '../../src/core/runs/store.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const GH_TOKEN = 'ghp_docs_token';
 const SECRET = 'webhook-secret-for-tests';
@@ -88,9 +88,9 @@ beforeAll(async () => {
   github.setCompare(BASE, HEAD2, files, [{ sha: HEAD2, message: 'Tidy carts' }]);
   const huge = { filename: 'src/huge.ts', status: 'modified', additions: 400, deletions: 0, changes: 400, patch: `@@ -1 +1,400 @@\n${Array.from({ length: 400 }, (_, i) => `+export const value${i} = ${i};`).join('\n')}` };
   github.setCompare(HEAD, BIG, [files[0]!, huge], [{ sha: BIG, message: 'Generate values' }]);
-  const dir = mkdtempSync(join(tmpdir(), 'adh-docs-'));
+  const dir = tempDir('docs');
   const config = join(dir, 'autodevhub.yaml');
-  writeFileSync(config, 'projects:\n  - key: web\n    repo: acme/web\n    channels: ["slack:C0WEB", "slack:C0DOCS"]\n    docs: { path: docs/, mode: pull_request }\n');
+  writeFileSync(config, 'projects:\n  - key: web\n    repo: acme/web\n    channels: ["slack:C0WEB", "slack:C0DOCS"]\n    roles: { developer: ["slack:U2147483697"] }\n    docs: { path: docs/, mode: pull_request }\n');
   t = await startTestApp({
     SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL: slack.apiUrl,
     GITHUB_TOKEN: GH_TOKEN, GITHUB_API_URL: github.url, GITHUB_WEBHOOK_SECRET: SECRET,

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { createRedis, checkRedis, RedisPolicyError } from '../../src/jobs/redis.js';
-import { getRun } from '../../src/core/services/runs.js';
+import { getRun } from '../../src/core/runs/store.js';
 
 describe('nothing acknowledged is lost', () => {
   let t: TestApp;
@@ -26,7 +26,7 @@ describe('nothing acknowledged is lost', () => {
     const { run } = (await res.json()) as { run: { id: number; ref: string } };
     // Redis loses the job (no persistence, restart): only Postgres still knows the run.
     await t.app.queues.story.obliterate({ force: true });
-    expect(await t.app.queues.story.getJob(`run-${run.id}`)).toBeUndefined();
+    expect(await t.app.queues.story.getJob(t.app.queues.ids.run(run.id))).toBeUndefined();
 
     await t.restart();
     const done = await waitFor(async () => {

@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
-import { waitFor } from '../helpers/app.js';
+import { removeRedisKeys, waitFor } from '../helpers/app.js';
+import { tempDir, testPrefix } from '../helpers/tmp.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -29,23 +27,32 @@ async function freePort(): Promise<number> {
 describe('the process (npm start)', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('stops on %s within 10 s, exit code 0', async (signal) => {
     const port = await freePort();
+    const prefix = testPrefix();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: {
         ...process.env,
         PORT: String(port),
         DATABASE_URL: db.url,
         REDIS_URL: TEST_REDIS_URL,
-        AUTODEVHUB_QUEUE_PREFIX: `adhtest-${randomBytes(4).toString('hex')}`,
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'adh-shutdown-')),
+        AUTODEVHUB_QUEUE_PREFIX: prefix,
+        DATA_DIR: tempDir('shutdown'),
         AUTODEVHUB_SECRET: 'x'.repeat(40),
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Also when the test fails: no server left running, writing keys after they were removed.
+    onTestFinished(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      }
+      await removeRedisKeys(prefix);
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 30_000, 'the server to be ready');
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 50_000, 'the server to be ready');
     expect(out).toContain('One-time sign-in link');
     const started = Date.now();
     child.kill(signal);
@@ -57,7 +64,7 @@ describe('the process (npm start)', () => {
 
   it('refuses to start with invalid configuration, naming the variable', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, PORT: 'eighty', DATA_DIR: mkdtempSync(join(tmpdir(), 'adh-badcfg-')) },
+      env: { ...process.env, PORT: 'eighty', DATA_DIR: tempDir('badcfg') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

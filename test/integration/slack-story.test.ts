@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectFeed, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { connectFeed, startTestApp, waitFor, writeProjectsConfig, type TestApp } from '../helpers/app.js';
 import { startFakeSlack } from '../fakes/slack-api.js';
 import { fixture, interactionBody, postToSlack, slashCommandBody, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
 import { checkGherkin } from '../../src/core/ai/gherkin.js';
@@ -150,7 +150,8 @@ describe('Slack: /autodevhub story end to end', () => {
     const res = await postToSlack(t.url, slashCommandBody({ text, trigger_id: `usage-${Math.random()}` }));
     expect(res.status).toBe(200);
     const ack = (await res.json()) as { text: string; response_type: string };
-    expect(ack.text).toMatch(expected);
+    // As Slack shows it: the three escaped characters back as themselves.
+    expect(ack.text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toMatch(expected);
     expect(ack.response_type).toBe('ephemeral');
     expect(await count('workflow_runs')).toBe(runsBefore);
   });
@@ -227,6 +228,31 @@ describe('Slack: /autodevhub story end to end', () => {
     expect(row.cached).toBe(true);
     const post = await waitFor(() => slack.callsOf('chat.postMessage').find((c) => String(c.args.text).includes(ref) && String(c.args.text).startsWith('User story')), 10_000, 'post');
     expect(JSON.stringify(post.args.blocks)).toContain('served from cache');
+  });
+});
+
+describe('Slack: the story cache is per project', () => {
+  it('never serves one project a story written for another (or for no project)', async () => {
+    const p = await startTestApp({ SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL: slack.apiUrl, AUTODEVHUB_CONFIG: writeProjectsConfig() });
+    const description = 'story As an editor I want to schedule posts so that they go out on time';
+    const cached = async (channel: string, trigger: string) => {
+      const res = await postToSlack(p.url, slashCommandBody({ trigger_id: trigger, channel_id: channel, text: description }));
+      const ref = /R-\d+/.exec(((await res.json()) as { text: string }).text)![0];
+      const row = await waitFor(async () => {
+        const rows: Array<{ cached: boolean; project_key: string | null }> = await p.app.db.orm.em.fork().getConnection().execute(
+          `select s.cached, r.project_key from user_stories s join workflow_runs r on r.id = s.run_id where r.number = ?`, [Number(ref.slice(2))]);
+        return rows[0];
+      }, 15_000, `the story of ${ref}`);
+      return row;
+    };
+    try {
+      expect(await cached('C0WEB', 'pc-1')).toMatchObject({ cached: false, project_key: 'web' });
+      expect(await cached('C0API', 'pc-2')).toMatchObject({ cached: false, project_key: 'api' });
+      expect(await cached('C0NONE', 'pc-3')).toMatchObject({ cached: false, project_key: null });
+      expect(await cached('C0WEB', 'pc-4')).toMatchObject({ cached: true, project_key: 'web' });
+    } finally {
+      await p.stop();
+    }
   });
 });
 

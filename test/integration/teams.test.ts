@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { startFakeBotFramework, teamsAction, teamsMessage } from '../fakes/botframework.js';
 import { startFakeGitHub } from '../fakes/github-api.js';
 import { checkGherkin } from '../../src/core/ai/gherkin.js';
-import { getRun } from '../../src/core/services/runs.js';
+import { getRun } from '../../src/core/runs/store.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const APP_ID = 'bot-app-id';
 const SHA = '9'.repeat(40);
@@ -35,12 +35,13 @@ beforeAll(async () => {
   github.addRepo('acme/web', { main: SHA });
   github.setChecks(SHA, [{ context: 'ci/build', state: 'success' }]);
   github.hooks.onDeploymentCreated = (d) => github.addDeploymentStatus(d.id, 'success', 'https://production.acme.test');
-  const dir = mkdtempSync(join(tmpdir(), 'adh-teams-'));
+  const dir = tempDir('teams');
   config = join(dir, 'autodevhub.yaml');
   writeFileSync(config, `projects:
   - key: web
     repo: acme/web
     channels: ["teams:19:abc@thread.tacv2"]
+    roles: { developer: ["teams:aad-dev", "teams:aad-lead"] }
     environments:
       production: { approvers: ["teams:aad-lead", "teams:aad-dev"], required_approvals: 1, prevent_self_approval: true }
 `);
@@ -106,11 +107,22 @@ describe('Teams: flows (local-testing mode, TEAMS_ALLOW_UNAUTHENTICATED=true)', 
     const gherkin = card.body.find((b: { fontType?: string }) => b.fontType === 'Monospace').text as string;
     expect(checkGherkin(gherkin).ok).toBe(true);
     expect(JSON.stringify(card)).toContain('offline generator');
-    expect(card.actions.map((a: { verb?: string }) => a.verb).filter(Boolean)).toEqual(['story_accept', 'story_regenerate']);
+    expect(card.actions.map((a: { verb?: string }) => a.verb).filter(Boolean)).toEqual(['story_accept', 'story_regenerate', 'story_pr']);
     const runCardPost = bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('· story ·'))!;
     expect(storyPost.body.replyToId).toBeDefined();
     await waitFor(() => bf.calls.find((c) => c.method === 'PUT' && JSON.stringify(c.body).includes('succeeded')), 10_000, 'card updated');
     expect(runCardPost.conversationId).toBe(msg.conversation.id);
+
+    // Open PR from the card: the invoke answers with the card redrawn with the link; a second click is told it exists.
+    const storyId = card.actions.find((a: { verb?: string }) => a.verb === 'story_pr').data.story as number;
+    const pullsBefore = github.pulls.length;
+    const opened = await post(t.url, teamsAction(bf.url, 'story_pr', { story: storyId }, 'aad-dev'));
+    expect(opened.body.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(JSON.stringify(opened.body.value)).toContain('https://github.com/acme/web/pull/');
+    expect(opened.body.value.actions.map((a: { verb?: string }) => a.verb)).not.toContain('story_pr');
+    const again = await post(t.url, teamsAction(bf.url, 'story_pr', { story: storyId }, 'aad-lead'));
+    expect(again.body.value).toMatch(/^Already there for this story version: https:\/\/github.com\/acme\/web\/pull\/\d+$/);
+    expect(github.pulls.length - pullsBefore).toBe(1);
   });
 
   it('makes one run for a repeated delivery of the same activity', async () => {

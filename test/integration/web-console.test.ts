@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFeed, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
-import type { RunEventMessage } from '../../src/core/events.js';
+import type { RunEventMessage } from '../../src/core/runs/model.js';
 
 let t: TestApp;
 let cookie: string;
@@ -109,8 +109,9 @@ describe('web console', () => {
 
   it('exposes health, readiness and Prometheus metrics', async () => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
-    const ready = (await (await fetch(`${t.url}/readyz`)).json()) as { ok: boolean; checks: Record<string, boolean> };
-    expect(ready).toEqual({ ok: true, checks: { database: true, redis: true } });
+    const ready = (await (await fetch(`${t.url}/readyz`)).json()) as Record<string, any>;
+    expect(ready).toMatchObject({ ok: true, status: 'ready', checks: { database: { status: 'up' }, redis: { status: 'up' } } });
+    expect(Object.keys(ready.checks)).toEqual(['database', 'redis']);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/autodevhub_http_request_duration_seconds_bucket/);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { connectFeed, startTestApp, TEST_SECRET, waitFor, writeProjectsConfig, type TestApp } from '../helpers/app.js';
-import type { RunEventMessage } from '../../src/core/events.js';
+import type { RunEventMessage } from '../../src/core/runs/model.js';
 
 const SITE = 'https://status.acme.test';
 let t: TestApp;
@@ -114,7 +114,9 @@ describe('several web processes and a worker', () => {
     const web1 = await startTestApp({ AUTODEVHUB_ROLE: 'web' }, {}, t);
     const web2 = await startTestApp({ AUTODEVHUB_ROLE: 'web' }, {}, t);
     try {
-      expect(worker.app.url).toBeUndefined();
+      // A worker serves only its health routes: no console, no sockets.
+      expect(worker.app.signInUrl).toBeUndefined();
+      expect((await fetch(`${worker.app.url}/`)).status).toBe(404);
       expect(web1.app.workers).toHaveLength(0);
       const { body } = await createToken('web');
       const feed = await connectFeed(web2.url, undefined, { token: body.token, origin: SITE });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseRunRef, parseCommand, usageFor, VERBS } from '../../src/core/commands.js';
+import { normaliseRunRef, parseCommand, usageFor, VERBS } from '../../src/core/commands/grammar.js';
 
 describe('command grammar', () => {
   it('parses every verb of DESIGN.md', () => {

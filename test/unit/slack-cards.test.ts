@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { runMessage, SECTION_TEXT_MAX, storyMessage } from '../../src/bots/slack/cards.js';
-import type { StoryRecord } from '../../src/core/services/stories.js';
-import type { RunSummary } from '../../src/core/services/runs.js';
+import type { StoryRecord } from '../../src/core/stories/service.js';
+import type { RunSummary } from '../../src/core/runs/model.js';
 
 const story = (gherkin: string): StoryRecord => ({
   id: 7, runId: 1, featureDescription: 'x', gherkin, confidenceScore: 0.8123, status: 'draft', provider: 'offline',
   model: 'autodevhub-offline-1', inputTokens: null, outputTokens: null, latencyMs: 1, cached: false, version: 1,
-  parentId: null, acceptedBy: null, acceptedAt: null,
+  parentId: null, acceptedBy: null, acceptedAt: null, metadata: {}, openQuestions: [], cacheReadTokens: null, cacheWriteTokens: null, costUsd: null,
 });
 
 function texts(blocks: unknown[]): string[] {
@@ -17,6 +17,23 @@ function texts(blocks: unknown[]): string[] {
 }
 
 describe('Slack Block Kit rendering', () => {
+  it('shows a run that needs a better description: what is missing and an example, escaped, not as an error', () => {
+    const run = { ref: 'R-6', kind: 'story', status: 'needs_input', stage: 'done', progress: 100, input: { description: 'fix <it>' }, requestedBy: 'slack:U1', error: null, result: { needsInput: { reason: 'bare_verb', missing: '"fix <it>" says what to do but not to what.', example: 'As a user I want to save my cart so that I can buy later.' } } } as unknown as RunSummary;
+    const all = texts(runMessage(run, 'http://x/runs/R-6').blocks).join('\n');
+    expect(all).toContain(':pencil2: *R-6*');
+    expect(all).toContain('*No story yet.* "fix &lt;it&gt;" says what to do but not to what.');
+    expect(all).toContain('As a user I want to save my cart');
+    expect(all).not.toContain(':warning:');
+  });
+
+  it('lists open questions under the Gherkin, escaped for mrkdwn', () => {
+    const m = storyMessage({ ...story('Feature: Save carts\n  Scenario: a\n    Given b\n'), openQuestions: ['Who may <@U1> & <!channel> save?', 'Is there a limit?'] }, 'http://x/runs/R-1', 'R-1');
+    const all = texts(m.blocks);
+    const q = all.find((t) => t.startsWith('*Open questions*'))!;
+    expect(q).toBe('*Open questions*\n• Who may &lt;@U1&gt; &amp; &lt;!channel&gt; save?\n• Is there a limit?');
+    expect(all.indexOf(q)).toBeGreaterThan(all.findIndex((t) => t.includes('Feature: Save carts')));
+  });
+
   it('shows a short story whole, with score, generator and the two buttons', () => {
     const m = storyMessage(story('Feature: Save carts\n  Scenario: a\n    Given b\n'), 'http://x/runs/R-1', 'R-1');
     const all = texts(m.blocks).join('\n');
@@ -40,7 +57,7 @@ describe('Slack Block Kit rendering', () => {
   });
 
   it('renders the run message with its status and a link', () => {
-    const run = { ref: 'R-5', kind: 'story', status: 'running', stage: 'validate', progress: 60, input: { description: 'save <carts>' }, requestedBy: 'slack:U1', error: null } as unknown as RunSummary;
+    const run = { ref: 'R-5', kind: 'story', status: 'running', stage: 'validate', progress: 60, input: { description: 'save <carts>' }, result: {}, requestedBy: 'slack:U1', error: null } as unknown as RunSummary;
     const m = runMessage(run, 'http://x/runs/R-5');
     const all = texts(m.blocks).join('\n');
     expect(all).toContain('*R-5*');
