@@ -1,9 +1,20 @@
 import { runIngressBench } from './ingress.js';
 import { runFanoutBench } from './fanout.js';
+import { runStoriesBench } from './stories.js';
+import { runIngressProfile } from './profile-ingress.js';
+import { runE2eBench } from './e2e.js';
+import { runDecompose } from './decompose.js';
+import { runApiIngressBench, runDiscordIngressBench } from './platforms.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   ingress: runIngressBench,
   fanout: runFanoutBench,
+  stories: runStoriesBench,
+  'profile-ingress': runIngressProfile,
+  e2e: runE2eBench,
+  decompose: runDecompose,
+  'ingress-discord': runDiscordIngressBench,
+  'ingress-api': runApiIngressBench,
 };
 
 const name = process.argv[2];

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 
 /** A port nothing listens on right now, for a child process to take. */
 export function freePort(): Promise<number> {
@@ -33,9 +34,22 @@ export async function benchResources(): Promise<{ dbUrl: string; prefix: string;
       await admin.query(`drop database if exists ${dbName} with (force)`);
       await admin.end();
       const redis = new Redis(BENCH_REDIS);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
+      // The peers use prefixes of their own under this one (`<prefix>-peer`, `<prefix>-peerq`).
+      const keys = await redis.keys(`${prefix}*`);
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
       await redis.quit();
     },
   };
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+export function cpuMsOf(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
