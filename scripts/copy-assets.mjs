@@ -1,4 +1,5 @@
 // Static files read at run time (console page, feed client) sit beside the compiled code.
 import { cpSync } from 'node:fs';
-cpSync('src/bots/web/console.html', 'dist/src/bots/web/console.html');
+for (const f of ['console.html', 'console.js', 'console.css']) cpSync(`src/bots/web/${f}`, `dist/src/bots/web/${f}`);
+for (const f of ['app.js', 'app.css']) cpSync(`src/bots/web/app/${f}`, `dist/src/bots/web/app/${f}`);
 cpSync('src/realtime/client', 'dist/src/realtime/client', { recursive: true });
