@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Real Postgres and Redis where they answer, else PGlite and a private redis-server; and the
+    // check that no test leaves folders or Redis keys behind.
+    globalSetup: ['test/setup/global.ts'],
+    setupFiles: ['test/setup/each-file.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration tests each own a database and a queue prefix, so files may run side by side;
