@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
-import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { pressSignIn, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { startFakeGitHub } from '../fakes/github-api.js';
 import { getRun } from '../../src/core/runs/store.js';
 import { createSignInToken } from '../../src/core/access/sessions.js';
@@ -61,7 +61,7 @@ afterAll(async () => {
 
 async function signInAs(subject: string): Promise<string> {
   const token = await createSignInToken(t.app.context().em, subject);
-  const res = await fetch(`${t.url}/auth/signin?token=${token}`, { redirect: 'manual' });
+  const res = await pressSignIn(`${t.url}/auth/signin?token=${token}`);
   return res.headers.get('set-cookie')!.split(';')[0]!;
 }
 
@@ -285,6 +285,21 @@ describe('web app', () => {
     expect(await page.locator('h1').textContent()).toBe('Please sign in');
     expect(await page.evaluate(() => getComputedStyle(document.body).fontFamily)).not.toMatch(/Times/);
     await page.screenshot({ path: 'test-results/app-signin-error.png' });
+    await context.close();
+  });
+
+  it('signs in from a one-time link with its button, in the app’s look', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const token = await createSignInToken(t.app.context().em, 'web:admin');
+    const opened = await page.goto(`${t.url}/auth/signin?token=${token}`);
+    expect(opened!.status()).toBe(200);
+    expect(await context.cookies()).toEqual([]);
+    expect(await page.evaluate(() => getComputedStyle(document.body).fontFamily)).not.toMatch(/Times/);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${t.url}/`);
+    expect((await context.cookies()).map((c) => c.name)).toEqual(['adh_session']);
+    expect(await page.locator('body').getAttribute('class')).toContain('signed-in');
     await context.close();
   });
 

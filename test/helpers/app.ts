@@ -67,7 +67,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: Start
     env: fullEnv,
     async signIn() {
       if (!app.signInUrl) throw new Error('this part has no web server');
-      const res = await fetch(app.signInUrl.replace(/^http:\/\/[^/]+/, t.url), { redirect: 'manual' });
+      const res = await pressSignIn(app.signInUrl.replace(/^http:\/\/[^/]+/, t.url));
       if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
       return res.headers.get('set-cookie')!.split(';')[0]!;
     },
@@ -163,4 +163,10 @@ export async function consoleRun(t: TestApp, cookie: string, text: string, timeo
     const body = (await (await fetch(`${t.url}/api/v1/runs/${run.ref}`, { headers: { cookie } })).json()) as RunDetail;
     return ['succeeded', 'failed', 'cancelled', 'needs_input'].includes(body.run.status) && body;
   }, timeoutMs, `${run.ref} to finish`);
+}
+
+/** What the button on a one-time sign-in link's page does: POST the link's token (opening the link alone uses nothing up). */
+export function pressSignIn(link: string): Promise<Response> {
+  const url = new URL(link);
+  return fetch(`${url.origin}/auth/signin`, { method: 'POST', body: new URLSearchParams({ token: url.searchParams.get('token') ?? '' }), redirect: 'manual' });
 }

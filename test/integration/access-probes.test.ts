@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectFeed, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { connectFeed, pressSignIn, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { startFakeSlack } from '../fakes/slack-api.js';
 import { startFakeDiscord } from '../fakes/discord-api.js';
 import { startFakeGitHub } from '../fakes/github-api.js';
@@ -56,7 +56,7 @@ async function slash(text: string, user: string, channel: string) {
 /** Another console session: a fresh one-time link, opened. */
 async function signInAgain(app: TestApp): Promise<string> {
   const token = await createSignInToken(app.app.context().em, 'web:admin');
-  const res = await fetch(`${app.url}/auth/signin?token=${token}`, { redirect: 'manual' });
+  const res = await pressSignIn(`${app.url}/auth/signin?token=${token}`);
   expect(res.status).toBe(303);
   return res.headers.get('set-cookie')!.split(';')[0]!;
 }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { sign } from '@octokit/webhooks-methods';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleRun, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { consoleRun, pressSignIn, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { startFakeSlack } from '../fakes/slack-api.js';
 import { startFakeDiscord } from '../fakes/discord-api.js';
@@ -148,6 +148,7 @@ describe('secrets never reach the logs', () => {
     handedOut.widgetToken = ((await made.json()) as { token: string }).token;
     await fetch(`${t.url}/readyz`);
     await fetch(`${t.url}/auth/signin?token=${handedOut.signInToken}`, { redirect: 'manual' });
+    await pressSignIn(`${t.url}/auth/signin?token=${handedOut.signInToken}`);
 
     await waitFor(() => github.pulls.length > 0 && slack.callsOf('chat.postMessage').length >= 2 && discord.calls.length >= 2, 25_000, 'the docs PR and the chat posts');
     await new Promise((r) => setTimeout(r, 500));

@@ -134,7 +134,15 @@ describe('every operation answers as documented', () => {
     const id = person.body.person.id as number;
     expect((await call('POST', '/api/v1/people', { body: { identities: ['nonsense'] } })).status).toBe(400);
     expect((await call('POST', `/api/v1/people/${id}/identities`, { body: { handle: 'discord:4455' } })).body.person.identities).toEqual(['slack:UANN', 'discord:4455']);
+    // An identity of someone else is never moved silently: unlink it there first.
+    const other = (await call('POST', '/api/v1/people', { body: { displayName: 'Bo', identities: ['slack:UBO'] } })).body.person.id;
+    const taken = await call('POST', '/api/v1/people', { body: { displayName: 'Not Ann', identities: ['slack:UANN'] } });
+    expect(taken.status).toBe(409);
+    expect(taken.body.message).toContain(`slack:UANN already belongs to person ${id}`);
+    expect((await call('POST', `/api/v1/people/${other}/identities`, { body: { handle: 'discord:4455' } })).status).toBe(409);
+    expect((await call('GET', `/api/v1/people/${id}`)).body.person.identities).toEqual(['slack:UANN', 'discord:4455']);
     expect((await call('DELETE', `/api/v1/people/${id}/identities/discord:4455`)).body.person.identities).toEqual(['slack:UANN']);
+    expect((await call('POST', `/api/v1/people/${other}/identities`, { body: { handle: 'discord:4455' } })).body.person.identities).toEqual(['slack:UBO', 'discord:4455']);
     expect((await call('GET', `/api/v1/people/${id}`)).body.person.displayName).toBe('Ann');
     expect((await call('GET', '/api/v1/people')).body.people.some((p: { id: number }) => p.id === id)).toBe(true);
     expect((await call('GET', '/api/v1/people/999999')).status).toBe(404);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleRun, startTestApp, writeProjectsConfig, type TestApp } from '../helpers/app.js';
+import { consoleRun, pressSignIn, startTestApp, writeProjectsConfig, type TestApp } from '../helpers/app.js';
 import { createSignInToken } from '../../src/core/access/sessions.js';
 
 /**
@@ -17,7 +17,7 @@ beforeAll(async () => {
   admin = await t.signIn();
   // Someone signed in who is not an admin: a one-time link of their own.
   const link = await createSignInToken(t.app.context().em, 'web:viewer');
-  const res = await fetch(`${t.url}/auth/signin?token=${link}`, { redirect: 'manual' });
+  const res = await pressSignIn(`${t.url}/auth/signin?token=${link}`);
   viewer = res.headers.get('set-cookie')!.split(';')[0]!;
   for (const text of ['story As a shopper I want to save my cart so that I can buy later', 'story As an editor I want to pin a draft so that I find it again']) {
     refs.push((await consoleRun(t, admin, text, 25_000, 'web')).run.ref);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, waitFor, writeProjectsConfig, type TestApp } from '../helpers/app.js';
+import { pressSignIn, startTestApp, waitFor, writeProjectsConfig, type TestApp } from '../helpers/app.js';
 import { startFakeSlack } from '../fakes/slack-api.js';
 import { postToSlack, slashCommandBody, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
 import { findRunByRef } from '../../src/core/runs/queries.js';
@@ -122,7 +122,7 @@ describe('API input', () => {
     expect(((await other.json()) as { text: string }).text).toMatch(/Idempotency-Key was used for a different request/);
     // Someone else using the same key makes a request of their own, and learns nothing of the first.
     const { createSignInToken } = await import('../../src/core/access/sessions.js');
-    const link = await fetch(`${t.url}/auth/signin?token=${await createSignInToken(t.app.context().em, 'web:someone-else')}`, { redirect: 'manual' });
+    const link = await pressSignIn(`${t.url}/auth/signin?token=${await createSignInToken(t.app.context().em, 'web:someone-else')}`);
     const theirCookie = link.headers.get('set-cookie')!.split(';')[0]!;
     const theirs = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie: theirCookie, origin: t.url, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ text: 'story As a buyer I want something else entirely' }) });
     expect(theirs.status).toBe(202);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectFeed, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { connectFeed, pressSignIn, startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import type { RunEventMessage } from '../../src/core/runs/model.js';
 
 let t: TestApp;
@@ -32,12 +32,26 @@ describe('web console', () => {
     await expect(connectFeed(t.url, 'adh_session=forged.jwt.value')).rejects.toThrow(/unauthorized/);
   });
 
-  it('accepts a sign-in link once', async () => {
+  it('accepts a sign-in link once, and only when its button is pressed (a link preview uses nothing up)', async () => {
     const fresh = await startTestApp();
     try {
       const link = fresh.app.signInUrl!.replace(/^http:\/\/[^/]+/, fresh.url);
-      expect((await fetch(link, { redirect: 'manual' })).status).toBe(303);
+      for (let preview = 0; preview < 2; preview++) {
+        const opened = await fetch(link, { redirect: 'manual' });
+        expect(opened.status).toBe(200);
+        expect(opened.headers.get('set-cookie')).toBeNull();
+        const html = await opened.text();
+        expect(html).toContain('<form method="post" action="/auth/signin">');
+        expect(html).toContain(`value="${new URL(link).searchParams.get('token')}"`);
+      }
+      const pressed = await pressSignIn(link);
+      expect(pressed.status).toBe(303);
+      expect(pressed.headers.get('set-cookie')).toMatch(/^adh_session=/);
+      expect((await pressSignIn(link)).status).toBe(401);
       expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+      // From another site, the button is refused.
+      const forged = await fetch(`${fresh.url}/auth/signin`, { method: 'POST', headers: { origin: 'https://evil.example' }, body: new URLSearchParams({ token: 'x' }) });
+      expect(forged.status).toBe(403);
     } finally {
       await fresh.stop();
     }

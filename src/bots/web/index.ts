@@ -3,11 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import type { CoreContext } from '../../core/context.js';
 import type { OidcConfig } from '../../core/config.js';
-import { consumeSignInToken, endSession, signInWithSso, startSession } from '../../core/access/sessions.js';
+import { consumeSignInToken, endSession, signInTokenIsLive, signInWithSso, startSession } from '../../core/access/sessions.js';
 import { clientIp, sameOriginOnly, SESSION_COOKIE, sessionActor, sessionFromCookieHeader, authenticate } from './auth.js';
 import { createApiRoutes, mountApiDocs } from './api/index.js';
 import { QUEUE_BOARD_CSP, QUEUE_BOARD_PATH } from './queue-board.js';
@@ -16,7 +17,7 @@ import { errorResponse, RateLimitedError } from './api/app.js';
 import { createOidc, OIDC_COOKIE } from './oidc.js';
 import { UnauthorizedError } from '../../core/errors.js';
 import { APP_PATHS, createAppPages } from './app/index.js';
-import { ErrorPage, errorPageFor, SignInError } from './app/errors.js';
+import { ErrorPage, errorPageFor, SignInConfirm, SignInError } from './app/errors.js';
 export { notFoundPage } from './app/errors.js';
 import { usageRows } from '../../core/commands/grammar.js';
 import { MAX_DESCRIPTION_LENGTH } from '../../core/commands/grammar.js';
@@ -118,6 +119,7 @@ export function createWebRoutes(opts: WebOptions): Hono {
   app.use('/api/v1/*', apiHeaders);
   // Every state-changing console route (sign-out included) comes from the console's own origin.
   app.use('/auth/*', sameOriginOnly(opts.publicUrl));
+  app.use('/auth/*', bodyLimit({ maxSize: 8 * 1024, onError: (c) => c.text('Sign-in forms are at most 8 KiB.', 413, { connection: 'close' }) }));
 
   const page = async (c: Context) => {
     const auth = await authenticate(opts.context(), c).catch(() => undefined);
@@ -197,9 +199,19 @@ function continuePage(c: Context) {
 }
 
 function mountAuth(app: Hono, opts: WebOptions, oidc: ReturnType<typeof createOidc> | undefined) {
+  // Opening the link shows a button; pressing it (a POST) uses the link up.
   app.get('/auth/signin', async (c) => {
     await signInLimit(opts, c);
     const token = c.req.query('token');
+    c.header('cache-control', 'no-store');
+    if (!token || !(await signInTokenIsLive(opts.context().em, token))) return c.html(`<!doctype html>${await SignInError()}`, 401);
+    return c.html(`<!doctype html>${await SignInConfirm({ token })}`);
+  });
+
+  app.post('/auth/signin', async (c) => {
+    await signInLimit(opts, c);
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form.token === 'string' ? form.token : undefined;
     const ctx = opts.context();
     const subject = token ? await consumeSignInToken(ctx.em, token) : undefined;
     if (!subject) {

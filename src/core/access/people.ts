@@ -7,7 +7,7 @@ import { audit } from '../audit/store.js';
 import { transaction } from '../db/transaction.js';
 import { authorize } from './authorize.js';
 import { principalOf, roleOn } from './principal.js';
-import { bindHandle, consumeToken, createPerson, findPerson, insertToken, linkHandles, listPeople, personOfHandle, setDisplayName, unbindHandle, type PersonRow } from './store.js';
+import { bindHandle, consumeToken, createPerson, findPerson, insertToken, linkHandles, listPeople, personOfHandle, setDisplayName, unbindHandle, userIdOf, type PersonRow } from './store.js';
 
 /**
  * People: one person holds identities on every platform (`slack:U…`, `discord:…`, `teams:…`,
@@ -95,10 +95,19 @@ export async function personById({ ctx, actor }: { ctx: CoreContext; actor: Acto
   return person;
 }
 
+/** An admin moves an identity between people only by unlinking it first: never silently, roles and all. */
+async function assertNotSomeoneElses(em: EntityManager, handle: string, userId?: number): Promise<void> {
+  const owner = await userIdOf(em, handle);
+  if (owner !== undefined && owner !== userId) {
+    throw new ConflictError(`${handle} already belongs to person ${owner}: unlink it from them first (DELETE /api/v1/people/${owner}/identities/${handle}), then link it here.`);
+  }
+}
+
 export async function createPersonWith({ ctx, actor }: { ctx: CoreContext; actor: Actor }, input: { displayName?: string; identities: string[] }): Promise<PersonRow> {
   input.identities.forEach(assertHandle);
   await authorize(ctx, actor, 'people.manage');
   return transaction(ctx, async (tx) => {
+    for (const handle of input.identities) await assertNotSomeoneElses(tx.em, handle);
     const userId = await createPerson(tx.em, input.displayName ?? null);
     for (const handle of input.identities) await bindHandle(tx.em, userId, handle);
     await audit(tx, { actor: actor.id, action: 'person.created', target: `user:${userId}`, source: actor.platform, data: { identities: input.identities } });
@@ -111,6 +120,7 @@ export async function linkIdentity({ ctx, actor }: { ctx: CoreContext; actor: Ac
   await authorize(ctx, actor, 'people.manage', { target: `user:${id}` });
   return transaction(ctx, async (tx) => {
     if (!(await findPerson(tx.em, id))) throw new NotFoundError(`There is no person ${id}.`);
+    await assertNotSomeoneElses(tx.em, handle, id);
     await bindHandle(tx.em, id, handle);
     await audit(tx, { actor: actor.id, action: 'identity.linked', target: handle, source: actor.platform, data: { person: `user:${id}` } });
     return (await findPerson(tx.em, id))!;

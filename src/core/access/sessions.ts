@@ -4,7 +4,7 @@ import type { Actor, CoreContext } from '../context.js';
 import { audit } from '../audit/store.js';
 import { authorize } from './authorize.js';
 import { principalOf, unlessDatabaseDown } from './principal.js';
-import { consumeToken, findPerson, insertSession, insertToken, linkHandles, revokeSessions, setDisplayName, touchSession, type SessionRow } from './store.js';
+import { consumeToken, findPerson, findToken, insertSession, insertToken, linkHandles, revokeSessions, setDisplayName, touchSession, type SessionRow } from './store.js';
 import { NotFoundError } from '../errors.js';
 
 /**
@@ -25,6 +25,12 @@ export async function createSignInToken(em: EntityManager, subject: string, ttlS
   const token = randomBytes(24).toString('base64url');
   await insertToken(em, { kind: 'signin', tokenHash: hash(token), subject, expiresAt: new Date(Date.now() + ttlSeconds * 1000) });
   return token;
+}
+
+/** Whether a sign-in link would still work, without using it up (a link preview must not burn it). */
+export async function signInTokenIsLive(em: EntityManager, token: string): Promise<boolean> {
+  const row = await findToken(em, 'signin', hash(token));
+  return !!row && !row.usedAt && !row.revokedAt && !!row.expiresAt && row.expiresAt > new Date();
 }
 
 /** Consumed atomically: of two clicks on the same link, one signs in. */

@@ -31,18 +31,18 @@ const create = createRoute({
   method: 'post',
   path: '/api/v1/people',
   tags,
-  summary: 'Make a person from identities (admins)',
+  summary: 'Make a person from identities (admins); an identity of another person is refused (409)',
   request: { body: jsonBody(z.object({ displayName: z.string().max(200).optional(), identities: z.array(Handle).min(1).max(20) })) },
-  responses: { 201: json(z.object({ person: Person }), 'The person'), ...errors(400, 401, 403, 429) },
+  responses: { 201: json(z.object({ person: Person }), 'The person'), ...errors(400, 401, 403, 409, 429) },
 });
 const one = createRoute({ method: 'get', path: '/api/v1/people/{id}', tags, summary: 'A person (admins)', request: { params: Id }, responses: { 200: json(z.object({ person: Person }), 'The person'), ...errors(400, 401, 403, 404, 429) } });
 const link = createRoute({
   method: 'post',
   path: '/api/v1/people/{id}/identities',
   tags,
-  summary: 'Link an identity to a person (admins); it leaves any other person',
+  summary: 'Link an identity to a person (admins); an identity of another person is refused (409): unlink it there first',
   request: { params: Id, body: jsonBody(z.object({ handle: Handle })) },
-  responses: { 200: json(z.object({ person: Person }), 'The person'), ...errors(400, 401, 403, 404, 429) },
+  responses: { 200: json(z.object({ person: Person }), 'The person'), ...errors(400, 401, 403, 404, 409, 429) },
 });
 const unlink = createRoute({
   method: 'delete',

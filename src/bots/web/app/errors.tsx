@@ -49,3 +49,21 @@ export async function notFoundPage(c: Context): Promise<Response> {
   c.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
   return c.html(`<!doctype html>${await ErrorPage({ status: 404, message: `There is no page at ${path}. Runs are at /runs, stories at /stories.` })}`, 404);
 }
+
+/**
+ * The one-time link opens this page and signs in only when the button is pressed (a POST): a chat
+ * link preview or a mail scanner that fetches the link does not use it up.
+ */
+export function SignInConfirm(p: { token: string }) {
+  return (
+    <Layout title="Sign in">
+      <div class="signin-confirm">
+        <p>This one-time link signs you in to the AutoDevHub console. It works once.</p>
+        <form method="post" action="/auth/signin">
+          <input type="hidden" name="token" value={p.token} />
+          <button type="submit">Sign in</button>
+        </form>
+      </div>
+    </Layout>
+  );
+}
