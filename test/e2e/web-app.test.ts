@@ -288,6 +288,25 @@ describe('web app', () => {
     await context.close();
   });
 
+  it('loads every page and its icon with no failed request', async () => {
+    const { context, page } = await as(admin);
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    for (const path of ['/', '/dashboard', '/runs', '/stories', '/approvals', '/settings']) {
+      await page.goto(`${t.url}${path}`);
+      const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+      const res = await page.request.get(`${t.url}${icon}`);
+      expect([path, res.status(), res.headers()['content-type']]).toEqual([path, 200, 'image/svg+xml; charset=utf-8']);
+    }
+    const ico = await fetch(`${t.url}/favicon.ico`);
+    expect([ico.status, ico.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    expect(await ico.text()).toMatch(/^<svg /);
+    expect(failed).toEqual([]);
+    await context.close();
+  });
+
   it('signs in from a one-time link with its button, in the app’s look', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -101,6 +101,7 @@ export function createWebRoutes(opts: WebOptions): Hono {
     'console.css': [asset('./console.css'), 'text/css'],
     'app.js': [asset('./app/app.js'), 'text/javascript'],
     'app.css': [asset('./app/app.css'), 'text/css'],
+    'icon.svg': [asset('./icon.svg'), 'image/svg+xml'],
   };
   const widgetScript = buildWidgetScript(feedJs, feedCss, asset('../../realtime/client/widget.js'));
   const oidc = opts.oidc ? createOidc(opts.oidc, opts.secret, opts.publicUrl) : undefined;
@@ -143,6 +144,8 @@ export function createWebRoutes(opts: WebOptions): Hono {
     c.header('cache-control', 'public, max-age=300');
     return c.body(file[0]);
   });
+  // Browsers ask for /favicon.ico before reading the page's icon link: the same icon.
+  app.get('/favicon.ico', (c) => c.body(files['icon.svg']![0], 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' }));
   // Embedded on other sites by a script tag; the token it is given decides what it may see.
   app.get('/widget.js', (c) => {
     c.header('content-type', 'text/javascript; charset=utf-8');
