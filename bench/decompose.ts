@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { BENCH_REDIS as REDIS, benchResources, cpuMsOf, freePort } from './util.js';
+import { appArgs, BENCH_REDIS as REDIS, benchResources, cpuMsOf, freePort, syscallsOf } from './util.js';
 import { signSlackRequest } from '../src/bots/slack/webhook/verify.js';
 
 const SECRET = 'bench-signing-secret-0123456789abcdef';
@@ -20,6 +20,7 @@ function slash(text: string): string {
 async function measure(url: string, pid: number, name: string, body?: (i: number) => string) {
   let i = 0;
   const before = cpuMsOf(pid);
+  const io = syscallsOf(pid);
   const r = await autocannon({
     url,
     connections: 32,
@@ -39,13 +40,18 @@ async function measure(url: string, pid: number, name: string, body?: (i: number
     ],
   });
   const us = ((cpuMsOf(pid) - before) * 1000) / Math.max(1, r['2xx']);
-  console.log(`${name.padEnd(40)} ${String(Math.round(r['2xx'] / SECONDS)).padStart(7)} req/s  p99 ${String(r.latency.p99).padStart(4)} ms  ${us.toFixed(0).padStart(5)} µs cpu/req  non-2xx ${r.non2xx}`);
+  const after = syscallsOf(pid);
+  const per = (n: number) => (n / Math.max(1, r['2xx'])).toFixed(2).padStart(5);
+  console.log(
+    `${name.padEnd(40)} ${String(Math.round(r['2xx'] / SECONDS)).padStart(7)} req/s  p99 ${String(r.latency.p99).padStart(4)} ms  ${us.toFixed(0).padStart(5)} µs cpu/req  ` +
+      `${per(after.reads - io.reads)} reads ${per(after.writes - io.writes)} writes /req  non-2xx ${r.non2xx}`,
+  );
 }
 
 export async function runDecompose(): Promise<void> {
   const res = await benchResources();
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, appArgs(), {
     cwd: process.env.BENCH_APP_DIR,
     env: { ...process.env, PORT: String(port), DATABASE_URL: res.dbUrl, REDIS_URL: REDIS, AUTODEVHUB_ROLE: 'web', AUTODEVHUB_QUEUE_PREFIX: res.prefix, RATE_LIMIT_COMMANDS: '1000000/1m', AUTODEVHUB_SECRET: 'bench-secret'.padEnd(40, '-'), SLACK_SIGNING_SECRET: SECRET, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_API_URL: 'http://127.0.0.1:9/api/', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { BENCH_REDIS as REDIS, benchResources, cpuMsOf, freePort } from './util.js';
+import { appArgs, BENCH_REDIS as REDIS, benchResources, cpuMsOf, freePort } from './util.js';
 import { Redis } from 'ioredis';
 import { signSlackRequest } from '../src/bots/slack/webhook/verify.js';
 import { jobIds } from '../src/jobs/queues.js';
@@ -23,7 +23,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 
 export function startProcess(args: string[], env: Record<string, string>, readyUrl: string, cwd?: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const argv = args[0] === 'src/main.ts' ? [...appArgs(), ...args.slice(1)] : ['--import', 'tsx', ...args];
+  const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 60_000;
     const poll = async () => {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_REDIS as REDIS, benchResources, freePort } from './util.js';
+import { appArgs, BENCH_REDIS as REDIS, benchResources, freePort } from './util.js';
 import { fire } from './ingress.js';
 
 interface ProfileNode {
@@ -21,7 +21,7 @@ export async function runIngressProfile(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const resources = await benchResources();
   const port = await freePort();
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...appArgs()], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -53,8 +53,25 @@ export async function runIngressProfile(): Promise<void> {
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no profile written');
-  summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] });
+  summarise(steadyState(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, Number(process.env.BENCH_DURATION ?? 10)));
   console.log(`\nprofile: ${join(dir, file)}`);
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Only the samples of the measured window (the last seconds before the stop): no start-up, no warm-up. */
+function steadyState(profile: Profile, seconds: number): Profile & { window: number[] } {
+  const times: number[] = [];
+  let t = 0;
+  for (const d of profile.timeDeltas) times.push((t += d));
+  const end = times.at(-1) ?? 0;
+  const from = end - seconds * 1e6;
+  const window = profile.samples.filter((_, i) => times[i]! >= from && times[i]! <= end - 300_000);
+  return { ...profile, window };
 }
 
 function packageOf(url: string): string {
@@ -65,21 +82,35 @@ function packageOf(url: string): string {
   return /\/src\//.test(url) ? `autodevhub ${url.split('/src/')[1]}` : url;
 }
 
-function summarise(profile: { nodes: ProfileNode[] }) {
-  const total = profile.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0);
+function summarise(profile: Profile & { window: number[] }) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const name = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${packageOf(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+  const busy = profile.window.filter((id) => byId.get(id)!.callFrame.functionName !== '(idle)');
+  const total = busy.length;
   const byFn = new Map<string, number>();
   const byPkg = new Map<string, number>();
-  for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
-    if (!hits) continue;
-    const pkg = packageOf(n.callFrame.url).replace(/^autodevhub (.*)$/, 'autodevhub');
-    const fn = `${n.callFrame.functionName || '(anonymous)'} ${packageOf(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
-    byFn.set(fn, (byFn.get(fn) ?? 0) + hits);
-    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + hits);
+  const inclusive = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  for (const id of busy) {
+    const n = byId.get(id)!;
+    add(byFn, name(n));
+    add(byPkg, packageOf(n.callFrame.url).replace(/^autodevhub (.*)$/, 'autodevhub'));
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!;
+      if (!/\/src\//.test(f.callFrame.url) || /node_modules/.test(f.callFrame.url)) continue;
+      const k = name(f);
+      if (!seen.has(k)) add(inclusive, k), seen.add(k);
+    }
   }
   const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k);
+  console.log(`\nsteady state: ${total} busy samples of ${profile.window.length} in the measured window`);
   console.log('\nself time by package:');
   for (const [k, v] of top(byPkg, 15)) console.log(`${((100 * v) / total).toFixed(1).padStart(6)}%  ${k}`);
   console.log('\nself time by function:');
-  for (const [k, v] of top(byFn, 25)) console.log(`${((100 * v) / total).toFixed(1).padStart(6)}%  ${k}`);
+  for (const [k, v] of top(byFn, 30)) console.log(`${((100 * v) / total).toFixed(1).padStart(6)}%  ${k}`);
+  console.log('\ntotal time (self and callees) by AutoDevHub function:');
+  for (const [k, v] of top(inclusive, 30)) console.log(`${((100 * v) / total).toFixed(1).padStart(6)}%  ${k}`);
 }

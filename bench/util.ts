@@ -53,3 +53,23 @@ export function cpuMsOf(pid: number | undefined): number {
     return Number.NaN;
   }
 }
+
+/** The process's read and write system calls so far (/proc/<pid>/io): socket round trips show here. */
+export function syscallsOf(pid: number | undefined): { reads: number; writes: number } {
+  if (!pid) return { reads: Number.NaN, writes: Number.NaN };
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (k: string) => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(io)?.[1]);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: Number.NaN, writes: Number.NaN };
+  }
+}
+
+/**
+ * How the bench starts AutoDevHub: as `npm start` does (tsx, from the sources), or with
+ * BENCH_BUILD=1 the production build as `npm run start:prod` does (run `npm run build` first).
+ */
+export function appArgs(): string[] {
+  return process.env.BENCH_BUILD ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+}
