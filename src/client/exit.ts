@@ -28,7 +28,8 @@ export class CliError extends Error {
 
 /** How the server's refusal (HTTP status) maps to an exit code. */
 export function exitForStatus(status: number): ExitCode {
-  if (status === 400 || status === 422) return EXIT.usage;
+  // 404: the reference names no run (or token, or project): a mistake in the arguments, not a failed run.
+  if (status === 400 || status === 404 || status === 422) return EXIT.usage;
   if (status === 401 || status === 403) return EXIT.notPermitted;
   // What a proxy or load balancer answers while the server is down or restarting.
   if (status === 502 || status === 503 || status === 504) return EXIT.unreachable;

@@ -145,6 +145,9 @@ describe('autodevhub CLI: install, help and usage', { timeout: 60_000 }, () => {
       [['approve', 'tomorrow'], /"tomorrow" is not a run reference like R-1042/],
       [['runs', '--kind', 'build'], /--kind is one of story, docs, deploy/],
       [['deploy', 'acme/web', 'staging', 'main', 'extra'], /Unexpected "extra"\.\nUsage: autodevhub deploy \[owner\/repo\] <environment> \[ref\]/],
+      // A reference that names no run is a mistake in the arguments: a script must not read it as a failed run.
+      [['watch', 'R-99999'], /R-99999/],
+      [['status', 'R-99999'], /R-99999/],
     ] as const;
     for (const [args, message] of cases) {
       const r = await client([...args], env);
