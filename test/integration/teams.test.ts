@@ -159,3 +159,88 @@ describe('Teams: flows (local-testing mode, TEAMS_ALLOW_UNAUTHENTICATED=true)', 
     expect(github.deployments.filter((d) => d.payload.autodevhub_run === ref)).toHaveLength(1);
   });
 });
+
+describe('Teams: the Promote and Roll back buttons', () => {
+  const SHA2 = '8'.repeat(40);
+  let t: TestApp;
+  let outcome = 'success';
+  let from = 0;
+  const cardsSince = () => bf.calls.slice(from).filter((c) => c.method === 'POST' || c.method === 'PUT');
+  /** The latest card of a run that offers this button. */
+  const buttonOn = (ref: string, verb: string) =>
+    waitFor(() => cardsSince().find((c) => JSON.stringify(c.body).includes(`"verb":"${verb}"`) && JSON.stringify(c.body).includes(`"run":"${ref}"`)), 20_000, `${verb} on ${ref}`);
+  const finished = (ref: string) =>
+    waitFor(async () => {
+      const r = await getRun(t.app.context().em, ref);
+      return ['succeeded', 'failed', 'cancelled'].includes(r.status) && r;
+    }, 20_000, `${ref} to finish`);
+  async function deployFromChat(text: string): Promise<string> {
+    const before = bf.calls.length;
+    expect((await post(t.url, teamsMessage(bf.url, text, 'aad-dev'))).status).toBe(200);
+    const card = await waitFor(() => bf.calls.slice(before).find((c) => c.method === 'POST' && JSON.stringify(c.body).includes('· deploy ·')), 15_000, `the card of "${text}"`);
+    return /R-\d+/.exec(JSON.stringify(card.body))![0];
+  }
+
+  beforeAll(async () => {
+    github.addRepo('acme/shop', { main: SHA, v2: SHA2 });
+    github.setChecks(SHA2, [{ context: 'ci/build', state: 'success' }]);
+    github.hooks.onDeploymentCreated = (d) => github.addDeploymentStatus(d.id, outcome, `https://${d.environment}.shop.test`);
+    const file = join(tempDir('teams-flow'), 'autodevhub.yaml');
+    writeFileSync(file, `projects:
+  - key: shop
+    repo: acme/shop
+    channels: ["teams:19:abc@thread.tacv2"]
+    roles: { developer: ["teams:aad-dev", "teams:aad-lead"] }
+    promotion: [staging, production]
+    environments:
+      staging: { required_approvals: 0 }
+      production: { approvers: ["teams:aad-lead"], required_approvals: 1, requires: staging }
+`);
+    t = await startTestApp({ TEAMS_ALLOW_UNAUTHENTICATED: 'true', GITHUB_TOKEN: 'ghp_teams', GITHUB_API_URL: github.url, DEPLOY_POLL_BASE_MS: '100', AUTODEVHUB_CONFIG: file });
+    from = bf.calls.length;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('promotes the very commit from staging to production through the button, once for two clicks, after its approval', async () => {
+    const staging = await deployFromChat('deploy staging');
+    expect((await finished(staging)).status).toBe('succeeded');
+    await buttonOn(staging, 'deploy_promote');
+
+    const click = await post(t.url, teamsAction(bf.url, 'deploy_promote', { run: staging }, 'aad-dev'));
+    expect(click.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
+    expect(click.body.value).toMatch(/^Queued R-\d+: /);
+    const production = /R-\d+/.exec(click.body.value)![0];
+    const again = await post(t.url, teamsAction(bf.url, 'deploy_promote', { run: staging }, 'aad-lead'));
+    expect(again.body.value).toBe(`Already under way: ${production}.`);
+
+    await buttonOn(production, 'deploy_approve');
+    expect((await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: production }, 'aad-lead'))).body.value).toBe('Done: approved.');
+    const done = await finished(production);
+    expect(done.status).toBe('succeeded');
+    expect([done.requestedBy, done.input.environment, done.input.sha]).toEqual(['teams:aad-dev', 'production', SHA]);
+    expect(github.deployments.filter((d) => d.payload.autodevhub_run === production).map((d) => [d.environment, d.sha])).toEqual([['production', SHA]]);
+  }, 90_000);
+
+  it('offers Roll back on a failed deploy and redeploys the last good commit; someone without a role is refused in words', async () => {
+    outcome = 'failure';
+    const broken = await deployFromChat('deploy staging v2');
+    const failed = await finished(broken);
+    outcome = 'success';
+    expect([failed.status, failed.error]).toEqual(['failed', 'The deployment ended in "failure": https://staging.shop.test']);
+    await buttonOn(broken, 'deploy_rollback');
+
+    const stranger = await post(t.url, teamsAction(bf.url, 'deploy_rollback', { run: broken }, 'aad-stranger'));
+    expect(stranger.body.value).toMatch(/^Not allowed: to roll back a deployment in shop \(staging\) you need the developer role/);
+
+    const click = await post(t.url, teamsAction(bf.url, 'deploy_rollback', { run: broken }, 'aad-dev'));
+    expect(click.body.value).toMatch(/^Queued R-\d+: Roll back acme\/shop staging from 8888888 /);
+    const rollback = /R-\d+/.exec(click.body.value)![0];
+    const done = await finished(rollback);
+    expect([done.status, done.input.sha, done.input.rollbackOf]).toEqual(['succeeded', SHA, broken]);
+    // The rollback's card goes to the same conversation, proactively.
+    const card = await waitFor(() => cardsSince().find((c) => c.method === 'POST' && JSON.stringify(c.body).includes(rollback)), 10_000, 'the rollback card');
+    expect(card.conversationId).toBe(teamsMessage(bf.url, 'x').conversation.id);
+  }, 90_000);
+});
