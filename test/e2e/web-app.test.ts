@@ -40,9 +40,10 @@ beforeAll(async () => {
       'projects:',
       '  - key: web',
       '    repo: acme/web',
-      '    roles: { maintainer: ["web:bob"] }',
+      '    roles: { maintainer: ["web:bob", "web:cara"] }',
       '    environments:',
       '      production: { required_approvals: 1, prevent_self_approval: true }',
+      '      canary: { required_approvals: 2 }',
       '',
     ].join('\n'),
   );
@@ -214,7 +215,7 @@ describe('web app', () => {
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     await page.locator('#theme').click();
     expect(await page.locator('#h-roles + .scroll-x tbody tr').first().textContent()).toBe('web:bobwebmaintainerconfig file');
-    expect(await page.locator('#h-projects + .scroll-x tbody td').allTextContents()).toEqual(['web', 'acme/web', 'production', '1, not the requester', 'developer']);
+    expect(await page.locator('#h-projects + .scroll-x tbody td').allTextContents()).toEqual(['web', 'acme/web', 'production', '1, not the requester', 'developer', 'web', 'acme/web', 'canary', '2, not the requester', 'developer']);
     // Revoking a token from here acts through the same verb as the API.
     await fetch(`${t.url}/api/v1/tokens`, { method: 'POST', headers: { cookie: admin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'CI deploys', scopes: ['read'] }) });
     await page.reload();
@@ -378,4 +379,38 @@ describe('web app', () => {
       await context.close();
     }
   }, 240_000);
+
+  it('counts N of M from the web: the first of two approvals leaves the deploy waiting and says so, once per person; the second deploys', async () => {
+    const cara = await signInAs('web:cara');
+    const deployments = github.deployments.length;
+    const ref = (await command(admin, 'deploy acme/web canary main'))!;
+    await waitFor(async () => (await status(ref)) === 'waiting_approval', 15_000, 'waiting');
+    const first = await as(bob);
+    await first.page.goto(`${t.url}/approvals`);
+    const card = () => first.page.locator(`.approval[data-ref="${ref}"]`);
+    expect(await card().textContent()).toContain('0 of 2 approvals so far');
+    await card().getByRole('button', { name: 'Approve' }).click();
+    await card().locator('.action-result.ok').waitFor();
+    expect(await card().locator('.action-result').textContent()).toBe(`Your approval is recorded; ${ref} needs more before it goes ahead.`);
+    expect(await status(ref)).toBe('waiting_approval');
+    // The count is on the card; the same person approving again does not count twice.
+    await first.page.goto(`${t.url}/approvals`);
+    expect(await card().textContent()).toContain('1 of 2 approvals so far');
+    await card().getByRole('button', { name: 'Approve' }).click();
+    await card().locator('.action-result.ok, .action-result.error').waitFor();
+    expect(await card().locator('.action-result').textContent()).toBe(`You have already decided on ${ref}.`);
+    expect(await status(ref)).toBe('waiting_approval');
+    expect(github.deployments.length).toBe(deployments);
+
+    const second = await as(cara);
+    await second.page.goto(`${t.url}/approvals`);
+    const caraCard = second.page.locator(`.approval[data-ref="${ref}"]`);
+    await caraCard.getByRole('button', { name: 'Approve' }).click();
+    await caraCard.locator('.action-result.ok').waitFor();
+    expect(await caraCard.locator('.action-result').textContent()).toBe(`Approved: ${ref} goes ahead.`);
+    await waitFor(async () => (await status(ref)) === 'succeeded', 20_000, 'the canary deploy');
+    expect(github.deployments.filter((d) => d.payload.autodevhub_run === ref).map((d) => d.environment)).toEqual(['canary']);
+    for (const s of [first, second]) await s.context.close();
+  }, 90_000);
+
 });
