@@ -6,7 +6,11 @@ export function eventsChannel(prefix: string): string {
   return `${prefix}:run-events`;
 }
 
-/** Workers and web processes publish through Redis; every web process fans out to its sockets. */
+/**
+ * Workers and web processes publish through Redis; every web process fans out to its sockets. A
+ * message is one event, or (a group of commands taken in together) an array of events: one
+ * PUBLISH, and one parse in each web process, for the whole group.
+ */
 export function createRedisPublisher(redis: Redis, prefix: string): EventPublisher {
   const channel = eventsChannel(prefix);
   return {
@@ -15,8 +19,7 @@ export function createRedisPublisher(redis: Redis, prefix: string): EventPublish
     },
     async publishMany(events: RunEventMessage[]) {
       if (events.length === 0) return;
-      // On an auto-pipelining connection these go out in one write.
-      await Promise.all(events.map((e) => redis.publish(channel, JSON.stringify(e))));
+      await redis.publish(channel, JSON.stringify(events.length === 1 ? events[0] : events));
     },
   };
 }

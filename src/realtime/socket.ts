@@ -193,16 +193,21 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
       return;
     }
     if (ch !== channel) return;
-    let event: RunEventMessage;
+    let events: RunEventMessage[];
     try {
-      event = JSON.parse(raw) as RunEventMessage;
+      const parsed = JSON.parse(raw) as RunEventMessage | RunEventMessage[];
+      events = Array.isArray(parsed) ? parsed : [parsed];
     } catch {
       return;
     }
-    for (const hold of pending) hold(event);
-    let target = io.to(`run:${event.runId}`).to(ALL_ROOM);
-    if (event.projectKey) target = target.to(`project:${event.projectKey}`);
-    target.emit('run-event', event);
+    const rooms = io.sockets.adapter.rooms;
+    for (const event of events) {
+      for (const hold of pending) hold(event);
+      const targets = [`run:${event.runId}`, ALL_ROOM, ...(event.projectKey ? [`project:${event.projectKey}`] : [])];
+      // Nobody here follows it: nothing to encode or send.
+      if (!targets.some((room) => rooms.has(room))) continue;
+      io.to(targets).emit('run-event', event);
+    }
   });
 
   return {

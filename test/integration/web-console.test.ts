@@ -57,6 +57,17 @@ describe('web console', () => {
     }
   });
 
+  it('shows every run of commands taken in together live, each first event once', async () => {
+    const feed = await connectFeed(t.url, cookie);
+    await feed.socket.emitWithAck('subscribe', { project: '*' });
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => command(`story As a tester I want burst item ${i} so that it is seen`)));
+    const refs = replies.map((r) => r.body.run!.ref);
+    expect(new Set(refs).size).toBe(12);
+    await waitFor(() => refs.every((ref) => feed.events.some((e) => e.ref === ref && e.status === 'queued')), 10_000, 'every queued event');
+    for (const ref of refs) expect(feed.events.filter((e) => e.ref === ref && e.seq === 1)).toHaveLength(1);
+    feed.socket.disconnect();
+  });
+
   it('runs a story from the command box and shows it live, queued → running → succeeded', async () => {
     const page = await (await fetch(`${t.url}/`, { headers: { cookie } })).text();
     expect(page).toContain('class="signed-in"');
