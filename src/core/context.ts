@@ -113,6 +113,12 @@ export interface Actor {
   displayName?: string;
   /** A direct message: there is no channel to link or to deploy from. */
   direct?: boolean;
+  /**
+   * A reply marked ephemeral reaches this person only (Slack's ephemeral messages, Discord's
+   * ephemeral flag, a 1:1 chat). Unset: others in the conversation may see it, so nothing secret
+   * (a whoami link) goes into it.
+   */
+  privateReplies?: boolean;
   /** Groups the identity provider named at sign-in (console sessions). */
   groups?: string[];
   /** An API token's scopes; undefined: everything the person may do (chat, console). */

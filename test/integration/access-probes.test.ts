@@ -235,6 +235,19 @@ describe('people: a chat identity joins a console account', () => {
   });
 });
 
+describe('people: whoami links are never seen by others', () => {
+  it('answers whoami to a mention privately: the link goes only to the person who asked, never into the channel', async () => {
+    const ts = `17124${++n}.000100`;
+    const event = { type: 'event_callback', event_id: `EvWho${n}`, team_id: 'T1', event: { type: 'app_mention', user: 'U0ADMIN', text: '<@UBOT> whoami', ts, channel: 'C0WEB' } };
+    expect((await postToSlack(t.url, JSON.stringify(event), { contentType: 'application/json' })).status).toBe(200);
+    const whisper = await waitFor(() => slack.callsOf('chat.postEphemeral').find((c) => c.args.thread_ts === ts), 5000, 'the private answer');
+    expect(whisper.args).toMatchObject({ channel: 'C0WEB', user: 'U0ADMIN' });
+    expect(String(whisper.args.text)).toMatch(/^You are slack:U0ADMIN\.[\s\S]*\/link\?code=/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slack.callsOf('chat.postMessage').filter((c) => JSON.stringify(c.args).includes('/link?code='))).toEqual([]);
+  });
+});
+
 describe('API tokens: scripts and CI', () => {
   async function makeToken(scopes: string[], auth: Record<string, string> = { cookie }) {
     const res = await fetch(`${t.url}/api/v1/tokens`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: `ci ${scopes.join('+')}`, scopes }) });

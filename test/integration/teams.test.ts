@@ -133,6 +133,21 @@ describe('Teams: flows (local-testing mode, TEAMS_ALLOW_UNAUTHENTICATED=true)', 
     expect(await runCount(t)).toBe(before + 1);
   });
 
+  it('gives the whoami link only in a 1:1 chat: in a channel everyone would see it', async () => {
+    const before = bf.calls.length;
+    await post(t.url, teamsMessage(bf.url, 'whoami', 'aad-dev'));
+    const inChannel = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('You are teams:aad-dev')), 5000, 'the channel answer');
+    expect(inChannel.body.text).not.toContain('/link?code=');
+    expect(inChannel.body.text).toContain('in Teams: a 1:1 chat with AutoDevHub');
+
+    const personal = { ...teamsMessage(bf.url, 'whoami', 'aad-dev'), conversation: { conversationType: 'personal', id: 'a:1on1-aad-dev', tenantId: 'tenant-1' } };
+    const mid = bf.calls.length;
+    await post(t.url, personal);
+    const oneToOne = await waitFor(() => bf.calls.slice(mid).find((c) => String(c.body.text ?? '').includes('You are teams:aad-dev')), 5000, 'the 1:1 answer');
+    expect(oneToOne.conversationId).toBe('a:1on1-aad-dev');
+    expect(oneToOne.body.text).toMatch(/\/link\?code=[\w-]+/);
+  });
+
   it('answers usage for an unknown command in the conversation', async () => {
     const before = bf.calls.length;
     expect((await post(t.url, teamsMessage(bf.url, 'frobnicate'))).status).toBe(200);

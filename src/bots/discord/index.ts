@@ -63,7 +63,7 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
     const user = interactionUser(i);
     if (!user) return ephemeral('❌ This interaction carries no user.');
     // No guild: a direct message, which is nobody's channel.
-    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null, direct: !i.guild_id };
+    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null, direct: !i.guild_id, privateReplies: true };
     const reply = await runCommand(
       { ctx: opts.context(), actor },
       // The interaction token is stored with a run it starts: the run's message is the deferred answer.
@@ -87,7 +87,7 @@ export function createDiscordAdapter(opts: { config: DiscordConfig; logger: Logg
     const [action, value] = (i.data?.custom_id ?? '').split(':');
     if (!user || !value) return ephemeral('❌ Unknown button.');
     // The decider is the user Discord signed for; the custom_id only names the run or story.
-    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null, direct: !i.guild_id };
+    const actor: Actor = { id: `discord:${user}`, platform: 'discord', channel: i.channel_id ? `discord:${i.channel_id}` : null, direct: !i.guild_id, privateReplies: true };
     const ctx = opts.context();
     try {
       if (action === CUSTOM.approve || action === CUSTOM.reject) {

@@ -101,7 +101,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     // The id the person is shown is the one on every log line of this request.
     const requestId = logContext().requestId ?? randomUUID();
     // Direct messages (D…) are nobody's channel: nothing is linked or deployed from them.
-    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}`, direct: command.channel_id.startsWith('D') };
+    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}`, direct: command.channel_id.startsWith('D'), privateReplies: true };
     try {
       const reply = await runCommand(
         { ctx: opts.context(), actor },
@@ -116,13 +116,17 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
 
   app.event('app_mention', async ({ event, body }) => {
     const text = event.text.replace(/<@[A-Z0-9]+>/g, '').trim();
-    const actor: Actor = { id: `slack:${event.user}`, platform: 'slack', channel: `slack:${event.channel}`, direct: event.channel.startsWith('D') };
+    const actor: Actor = { id: `slack:${event.user}`, platform: 'slack', channel: `slack:${event.channel}`, direct: event.channel.startsWith('D'), privateReplies: true };
     const reply = await runCommand(
       { ctx: opts.context(), actor },
       { text, deliveryId: slackDeliveryId(body as never) ?? randomUUID(), prefix: '@AutoDevHub' },
     );
     if (reply.duplicate) return;
-    await client.chat.postMessage({ channel: event.channel, thread_ts: event.thread_ts ?? event.ts, text: replyText(reply) });
+    const thread_ts = event.thread_ts ?? event.ts;
+    // What the slash command would answer privately (whoami's link, refusals, status) is answered
+    // privately here too: seen by the person who mentioned, not by the channel.
+    if (reply.ephemeral && event.user) await client.chat.postEphemeral({ channel: event.channel, user: event.user, thread_ts, text: replyText(reply) });
+    else await client.chat.postMessage({ channel: event.channel, thread_ts, text: replyText(reply) });
   });
 
   /**
@@ -138,7 +142,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const message = body.message as { thread_ts?: string; ts?: string } | undefined;
       try {
         await act({
-          actor: { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null, direct: Boolean(channel?.startsWith('D')) },
+          actor: { id: `slack:${body.user.id}`, platform: 'slack', channel: channel ? `slack:${channel}` : null, direct: Boolean(channel?.startsWith('D')), privateReplies: true },
           channel,
           value: String(action.value),
           messageTs: message?.ts,

@@ -105,7 +105,9 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
 
   const actorOf = (context: TurnContext): Actor => {
     const a = context.activity;
-    return { id: `teams:${a.from.aadObjectId ?? a.from.id}`, platform: 'teams', channel: `teams:${a.conversation.id.split(';')[0]}`, direct: a.conversation.conversationType === 'personal' };
+    const direct = a.conversation.conversationType === 'personal';
+    // A bot's reply in a channel or group chat is seen by everyone there: private only 1:1.
+    return { id: `teams:${a.from.aadObjectId ?? a.from.id}`, platform: 'teams', channel: `teams:${a.conversation.id.split(';')[0]}`, direct, privateReplies: direct };
   };
 
   async function onMessage(context: TurnContext) {

@@ -49,7 +49,9 @@ export async function whoAmI({ ctx, actor }: { ctx: CoreContext; actor: Actor })
     others.length ? `Linked identities: ${others.join(', ')}.` : 'No other identity is linked to you yet.',
     `Admin: ${principal.admin ? 'yes' : 'no'}. Roles: ${principal.admin ? 'all projects' : roles.join(', ') || 'none'}.`,
   ];
-  if (CHAT.has(actor.platform)) {
+  if (CHAT.has(actor.platform) && !actor.privateReplies) {
+    lines.push('To join this identity to your console account, ask me whoami where only you see the answer (in Teams: a 1:1 chat with AutoDevHub); the link it gives must not be seen by anyone else.');
+  } else if (CHAT.has(actor.platform)) {
     const code = randomBytes(18).toString('base64url');
     await insertToken(ctx.em, { kind: 'link', tokenHash: hash(code), subject: actor.id, expiresAt: new Date(Date.now() + LINK_TTL_MS) });
     lines.push(`To join this identity to your console account, open ${ctx.config.publicUrl}/link?code=${code} while signed in, within 10 minutes. Use only a link you asked for yourself.`);
