@@ -22,6 +22,7 @@ import { can, requireScope } from './core/access/authorize.js';
 import { actorForApiToken, isApiToken } from './core/access/api-tokens.js';
 import { ForbiddenError } from './core/errors.js';
 import { readableProjects } from './core/access/reads.js';
+import { onAccessChanged } from './core/access/epoch.js';
 import type { Actor } from './core/context.js';
 import { createRateLimits } from './jobs/rate-limits.js';
 import { createRedis, checkRedis } from './jobs/redis.js';
@@ -298,8 +299,14 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       const actorOf = (principal: { subject: string; sessionId?: number; scopes?: string[] }): Actor =>
         principal.scopes
           ? { id: principal.subject, platform: 'api', channel: null, scopes: principal.scopes }
-          : (principal.sessionId && sessionActors.get(principal.sessionId)) || { id: principal.subject, platform: 'web', channel: null };
+          : // A fresh object per check: core memoises a principal per actor object, and a socket lives long.
+            { ...((principal.sessionId && sessionActors.get(principal.sessionId)) || { id: principal.subject, platform: 'web', channel: null }) };
       const control = (message: Record<string, unknown>) => redis.publish(controlChannel(config.queuePrefix), JSON.stringify(message)).then(() => undefined);
+      // Every web process re-checks its sockets' subscriptions when a role, identity or link changes.
+      const stopAnnouncing = onAccessChanged(() => {
+        control({ type: 'access-changed' }).catch((err: unknown) => logger.warn({ err }, 'could not announce an access change'));
+      });
+      cleanups.push(async () => stopAnnouncing());
       const web = createWebRoutes({
         queueBoard: board.app,
         secret: config.secret,

@@ -7,6 +7,7 @@ import type { RunEventMessage } from '../core/runs/model.js';
 import { findRunById, findRunByRef, missedEvents, recentRuns } from '../core/runs/queries.js';
 import type { RunSummary } from '../core/runs/model.js';
 import { eventsChannel } from './publisher.js';
+import { accessChangedElsewhere } from '../core/access/epoch.js';
 
 /** Who a socket is, decided once at the handshake; undefined refuses the connection. */
 export interface SocketPrincipal {
@@ -63,6 +64,13 @@ export interface SubscribeReply {
 }
 
 const ALL_ROOM = 'all';
+
+/** What a socket subscribed to, per room: re-checked when access changes. */
+type Subscription = { kind: 'all' } | { kind: 'project'; key: string } | { kind: 'run'; run: RunSummary };
+
+function subscriptionsOf(socket: Socket): Map<string, Subscription> {
+  return ((socket.data as { subs?: Map<string, Subscription> }).subs ??= new Map());
+}
 
 export interface Realtime {
   io: Server;
@@ -166,7 +174,50 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
     }
     // Synchronous from the hold's removal to here: no published event can fall between.
     await socket.join(rooms);
+    const subs = subscriptionsOf(socket);
+    for (const room of rooms) {
+      subs.set(room, room === ALL_ROOM ? { kind: 'all' } : room.startsWith('run:') ? { kind: 'run', run: runs[0]! } : { kind: 'project', key: room.slice('project:'.length) });
+    }
     return { ok: true, runs };
+  }
+
+  /**
+   * After a role, identity or channel-link change anywhere: every socket keeps only the rooms its
+   * person may still read (widget sockets are bound by their token, which revocation ends).
+   */
+  async function recheckSubscriptions(): Promise<void> {
+    for (const socket of io.sockets.sockets.values()) {
+      const principal = socket.data.principal as SocketPrincipal;
+      const subs = subscriptionsOf(socket);
+      if (principal.projectKey || subs.size === 0) continue;
+      try {
+        const readable = await opts.access.readableProjects(principal);
+        const left: string[] = [];
+        for (const [room, sub] of subs) {
+          const allowed = sub.kind === 'all' ? readable === undefined : sub.kind === 'project' ? !readable || readable.includes(sub.key) : await opts.access.canReadRun(principal, sub.run);
+          if (allowed) continue;
+          await socket.leave(room);
+          subs.delete(room);
+          left.push(room);
+        }
+        if (left.length) socket.emit('access-lost', { rooms: left });
+      } catch (err) {
+        opts.logger.warn({ err }, 'could not re-check a socket after an access change; disconnecting it');
+        socket.disconnect(true);
+      }
+    }
+  }
+  const recheckTimers = new Set<NodeJS.Timeout>();
+  function accessChangedSomewhere() {
+    accessChangedElsewhere();
+    void recheckSubscriptions();
+    // Once more a second later: a write announced before its transaction committed is seen then.
+    const later = setTimeout(() => {
+      recheckTimers.delete(later);
+      void recheckSubscriptions();
+    }, 1000);
+    later.unref();
+    recheckTimers.add(later);
   }
 
   const channel = eventsChannel(opts.prefix);
@@ -180,6 +231,7 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
           io.in(`token:${msg.tokenId}`).emit('revoked');
           io.in(`token:${msg.tokenId}`).disconnectSockets(true);
         }
+        if (msg.type === 'access-changed') accessChangedSomewhere();
         if (msg.type === 'sessions-ended' && Array.isArray(msg.sessionIds)) {
           const rooms = msg.sessionIds.map((id) => `session:${Number(id)}`);
           if (rooms.length) {
@@ -213,6 +265,7 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
   return {
     io,
     async close() {
+      for (const timer of recheckTimers) clearTimeout(timer);
       await opts.subscriber.unsubscribe(channel, control).catch(() => undefined);
       // No disconnect packet: clients see a lost transport and reconnect (to this process when
       // it is back, or to another behind the load balancer), resuming from their cursors.

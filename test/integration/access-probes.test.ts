@@ -235,6 +235,40 @@ describe('people: a chat identity joins a console account', () => {
   });
 });
 
+describe('live feeds follow role changes', () => {
+  it('stops sending a project’s events to open sockets once the person loses their role there', async () => {
+    const api = async (method: string, path: string, body?: unknown) =>
+      fetch(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${await adminToken(t)}`, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const story = async (text: string) => {
+      const res = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, origin: new URL(t.url).origin, 'content-type': 'application/json' }, body: JSON.stringify({ text, project: 'api' }) });
+      const body = (await res.json()) as { run?: { ref: string } };
+      if (!body.run) throw new Error(JSON.stringify(body));
+      return body.run.ref;
+    };
+    const grant = ((await (await api('POST', '/api/v1/roles/grants', { principal: 'slack:U0GONE', project: 'api', role: 'viewer' })).json()) as { grant: { id: number } }).grant;
+    const link = await createSignInToken(t.app.context().em, 'slack:U0GONE');
+    const theirCookie = (await pressSignIn(`${t.url}/auth/signin?token=${link}`)).headers.get('set-cookie')!.split(';')[0]!;
+    const viewer = await connectFeed(t.url, theirCookie);
+    const watcher = await connectFeed(t.url, cookie);
+    try {
+      expect(await viewer.socket.emitWithAck('subscribe', { project: 'api' })).toMatchObject({ ok: true });
+      await watcher.socket.emitWithAck('subscribe', { project: '*' });
+      const before = await story('story As a viewer I want to see this run so that I know it ran');
+      await waitFor(() => viewer.events.some((e) => e.ref === before), 10_000, 'the run seen while the role holds');
+
+      const lost = new Promise((resolve) => viewer.socket.once('access-lost', resolve));
+      expect((await api('DELETE', `/api/v1/roles/grants/${grant.id}`)).status).toBe(204);
+      expect(await Promise.race([lost, new Promise((r) => setTimeout(() => r('no access-lost within 5 s'), 5000))])).toEqual({ rooms: ['project:api'] });
+      const after = await story('story As an admin I want this run hidden so that only members see it');
+      await waitFor(() => watcher.events.some((e) => e.ref === after && e.status === 'succeeded'), 20_000, 'the later run, seen by an admin');
+      expect(viewer.events.filter((e) => e.ref === after)).toEqual([]);
+    } finally {
+      viewer.socket.disconnect();
+      watcher.socket.disconnect();
+    }
+  });
+});
+
 describe('people: whoami links are never seen by others', () => {
   it('answers whoami to a mention privately: the link goes only to the person who asked, never into the channel', async () => {
     const ts = `17124${++n}.000100`;

@@ -4,9 +4,31 @@
  * this process; other processes let theirs expire (see `PRINCIPAL_TTL_MS` in principal.ts).
  */
 let epoch = 0;
+const listeners = new Set<() => void>();
+let announcing: NodeJS.Timeout | undefined;
 
 export function accessChanged(): void {
   epoch++;
+  // The live feeds of every web process re-check their subscriptions; told a moment later, once
+  // the write that called this has committed (they check again a second later, too).
+  if (listeners.size && !announcing) {
+    announcing = setTimeout(() => {
+      announcing = undefined;
+      for (const listener of listeners) listener();
+    }, 100);
+    announcing.unref();
+  }
+}
+
+/** Another process changed access: forget what this one resolved, without announcing it again. */
+export function accessChangedElsewhere(): void {
+  epoch++;
+}
+
+/** Called (at most once per 100 ms) after access writes in this process; returns the unsubscribe. */
+export function onAccessChanged(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 export function accessEpoch(): number {
