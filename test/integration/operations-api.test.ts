@@ -116,6 +116,21 @@ describe('queue dashboard (bull-board) at /admin/queues', () => {
     }
   });
 
+  it('refuses changes from another origin with the admin’s cookie (cross-site request forgery)', async () => {
+    const from = (origin: string, method: string, path: string, body?: string) =>
+      fetch(`${t.url}/admin/queues/api/queues/${path}`, { method, headers: { cookie: admin, origin, 'sec-fetch-site': 'cross-site', ...(body && { 'content-type': 'text/plain' }) }, body });
+    for (const [method, path, body] of [['PUT', 'story/pause'], ['POST', 'story/add', '{"name":"csrf","data":{}}']] as const) {
+      const res = await from('https://evil.example', method, path, body);
+      expect([method, path, res.status]).toEqual([method, path, 403]);
+    }
+    const counts = (await (await get('/admin/queues/api/queues?activeQueue=story', admin)).json()) as { queues: Array<{ name: string; isPaused: boolean; counts: Record<string, number> }> };
+    expect(counts.queues.find((q) => q.name === 'story')!.isPaused).toBe(false);
+    // From the board itself (its own origin) a change goes through.
+    const own = await from(new URL(t.url).origin, 'PUT', 'story/pause');
+    expect(own.status).toBe(200);
+    expect((await from(new URL(t.url).origin, 'PUT', 'story/resume')).status).toBe(200);
+  });
+
   it('lists the queues with their jobs', async () => {
     const res = await get('/admin/queues/api/queues?activeQueue=story&status=completed&page=1', admin);
     expect(res.status).toBe(200);

@@ -175,8 +175,10 @@ function mountQueueBoard(app: Hono, opts: WebOptions, board: Hono): void {
     c.header('content-security-policy', QUEUE_BOARD_CSP);
     c.header('cache-control', 'no-store');
   };
-  app.use(QUEUE_BOARD_PATH, guard);
-  app.use(`${QUEUE_BOARD_PATH}/*`, guard);
+  // Pausing, retrying or adding jobs with the cookie: from the console's own origin only, as everywhere.
+  const sameOrigin = sameOriginOnly(opts.publicUrl);
+  app.use(QUEUE_BOARD_PATH, sameOrigin, guard);
+  app.use(`${QUEUE_BOARD_PATH}/*`, sameOrigin, guard);
   app.route(QUEUE_BOARD_PATH, board);
 }
 
