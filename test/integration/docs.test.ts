@@ -111,6 +111,28 @@ describe('GitHub webhooks', () => {
     expect(await runsCount()).toBe(before);
   });
 
+  it('refuses a signed push whose fields have the wrong types with a 400 in words, and queues nothing', async () => {
+    const before = await runsCount();
+    const bad: Array<[string, (p: Record<string, any>) => void, RegExp]> = [
+      ['commits not a list', (p) => (p.commits = 'x'), /commits: /],
+      ['a null commit', (p) => (p.commits = [null]), /commits\.0: /],
+      ['a message that is a number', (p) => (p.head_commit = { id: 'x', message: 5 }), /head_commit\.message: /],
+      ['before not a SHA', (p) => (p.before = 5), /before: /],
+      ['after not a SHA', (p) => (p.after = '../../etc'), /after: must be a commit SHA/],
+      ['a pusher name that is an object', (p) => (p.pusher = { name: { x: 1 } }), /pusher\.name: /],
+      ['no repository', (p) => (p.repository = null), /repository: /],
+    ];
+    for (const [what, spoil, message] of bad) {
+      const payload = pushPayload({ after: HEAD });
+      spoil(payload);
+      const res = await hook('push', payload);
+      expect([what, res.status, res.body.error], what).toEqual([what, 400, 'invalid_body']);
+      expect(res.body.message, what).toMatch(/^not a push event payload \(/);
+      expect(res.body.message, what).toMatch(message);
+    }
+    expect(await runsCount()).toBe(before);
+  });
+
   it('answers ping, and acknowledges events it does not handle', async () => {
     const ping = await hook('ping', pingExample);
     expect(ping.status).toBe(200);

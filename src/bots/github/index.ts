@@ -1,8 +1,25 @@
 import { verify } from '@octokit/webhooks-methods';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { CoreContext } from '../../core/context.js';
 import type { PlatformAdapter } from '../../core/chat/adapter.js';
 import { requestDocsFromPush, type PushEvent } from '../../core/docs/service.js';
+
+
+/** The fields of GitHub's push event the docs workflow reads, with the types GitHub documents. */
+const sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a commit SHA');
+const commit = z.looseObject({ id: z.string().max(100), message: z.string().max(100_000) });
+const pushEvent = z.looseObject({
+  ref: z.string().min(1).max(1000),
+  before: sha,
+  after: sha,
+  deleted: z.boolean().optional(),
+  repository: z.looseObject({ full_name: z.string().regex(/^[\w.-]{1,100}\/[\w.-]{1,100}$/, 'must be owner/repo'), default_branch: z.string().max(255).optional(), master_branch: z.string().max(255).optional() }),
+  pusher: z.looseObject({ name: z.string().max(255).optional() }).optional(),
+  sender: z.looseObject({ login: z.string().max(255).optional() }).optional(),
+  commits: z.array(commit).max(10_000).optional(),
+  head_commit: commit.nullable().optional(),
+});
 
 export interface WebhookRequest {
   rawBody: string;
@@ -63,10 +80,12 @@ export function createGitHubWebhooks(opts: { secret: string; logger: Logger; con
       }
       if (req.event === 'ping') return { status: 200, body: { ok: true, zen: payload.zen ?? null, hook_id: payload.hook_id ?? null } };
       if (req.event !== 'push') return { status: 202, body: { ignored: true, reason: `event "${req.event}" is not handled` } };
-      const push = payload as unknown as PushEvent;
-      if (typeof push.ref !== 'string' || typeof push.after !== 'string' || !push.repository?.full_name) {
-        return { status: 400, body: { error: 'invalid_body', message: 'not a push event payload' } };
+      const parsed = pushEvent.safeParse(payload);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return { status: 400, body: { error: 'invalid_body', message: `not a push event payload${issue ? ` (${issue.path.join('.') || 'body'}: ${issue.message})` : ''}` } };
       }
+      const push: PushEvent = parsed.data;
       const result = await requestDocsFromPush({ ctx: opts.context() }, { push, deliveryId: req.deliveryId, receivedAt });
       if (result.outcome === 'ignored') {
         opts.logger.info({ delivery: req.deliveryId, reason: result.reason }, 'push ignored');
