@@ -322,6 +322,22 @@ async function adminToken(app: TestApp): Promise<string> {
   return (await createApiToken({ ctx: app.app.context(), actor: { id: 'web:admin', platform: 'web', channel: null } }, { name: 'sockets', scopes: ['admin'] })).token;
 }
 
+describe('behind a reverse proxy (TRUST_PROXY)', () => {
+  it('limits by the address the proxy saw, not by hops the client wrote into X-Forwarded-For', async () => {
+    const behind = await startTestApp({ AUTODEVHUB_CONFIG: config(), TRUST_PROXY: 'true', RATE_LIMIT_SIGNIN: '3/1m' });
+    try {
+      // The client sends its own X-Forwarded-For; the proxy appends the address it saw (6.6.6.6).
+      const tries = [];
+      for (let i = 0; i < 5; i++) tries.push((await fetch(`${behind.url}/auth/signin?token=guess-${i}`, { headers: { 'x-forwarded-for': `10.0.0.${i}, 6.6.6.6` } })).status);
+      expect(tries).toEqual([401, 401, 401, 429, 429]);
+      // Someone else behind the same proxy is not blocked by them.
+      expect((await fetch(`${behind.url}/auth/signin?token=guess-x`, { headers: { 'x-forwarded-for': '6.6.6.6, 7.7.7.7' } })).status).toBe(401);
+    } finally {
+      await behind.stop();
+    }
+  });
+});
+
 describe('limits per token, per address and per widget token', () => {
   let small: TestApp;
   let c: string;

@@ -50,10 +50,15 @@ export async function authenticate(ctx: Pick<CoreContext, 'em'>, c: Context): Pr
   return { actor: sessionActor(session), kind: 'session', key: `session:${session.id}`, session };
 }
 
-/** The client's address: the socket's, or X-Forwarded-For's first hop behind a trusted proxy. */
-export function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+/**
+ * The client's address: the socket's, or behind `proxies` trusted reverse proxies the address the
+ * outermost of them saw, which is that many hops from the right of X-Forwarded-For. Each proxy
+ * appends what connected to it, so the hops to the left are whatever the client chose to send.
+ */
+export function clientIp(c: Context, proxies: number): string {
+  if (proxies > 0) {
+    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+    const forwarded = hops[Math.max(0, hops.length - proxies)];
     if (forwarded) return forwarded;
   }
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;

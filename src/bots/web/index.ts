@@ -31,7 +31,8 @@ export interface WebOptions {
   context: () => CoreContext;
   logger: Logger;
   sessionTtlSeconds: number;
-  trustProxy: boolean;
+  /** Proxies in front that append to X-Forwarded-For (0: none). */
+  trustProxy: number;
   oidc: OidcConfig | undefined;
   apiWindowMs: number;
   /** A widget token (its id) or an API token (`api:<id>`) was revoked: its live sockets are closed on every web process. */
