@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -77,10 +77,18 @@ async function startPrivateRedis(binary: string, dataDir: string, logger: Logger
   const inDataDir = join(dir, 'redis.sock');
   const tempDir = Buffer.byteLength(inDataDir) > 100 ? mkdtempSync(join(tmpdir(), 'adh-redis-')) : undefined;
   const socket = tempDir ? join(tempDir, 'redis.sock') : inDataDir;
+  const ownerFile = join(dir, 'owner.pid');
   if (existsSync(socket) && (await redisAnswers(socket))) {
+    const owner = Number(existsSync(ownerFile) ? readFileSync(ownerFile, 'utf8').trim() : 0);
+    if (owner && owner !== process.pid && isAlive(owner)) {
+      // Another AutoDevHub on this DATA_DIR runs it: used, never stopped, by this one.
+      logger.info({ socket, owner }, `REDIS_URL is not set: using the private Redis of process ${owner} (same DATA_DIR)`);
+      return { url: socket };
+    }
     // Left running by an earlier start that could not stop it (killed): take it over.
+    writeFileSync(ownerFile, String(process.pid), { mode: 0o600 });
     logger.info({ socket }, 'REDIS_URL is not set: using the private Redis left running in DATA_DIR');
-    return { url: socket, stop: () => shutdown(socket) };
+    return { url: socket, stop: () => shutdown(socket).finally(() => rmSync(ownerFile, { force: true })) };
   }
   rmSync(socket, { force: true });
   const child = spawn(
@@ -101,12 +109,14 @@ async function startPrivateRedis(binary: string, dataDir: string, logger: Logger
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     throw err;
   }
+  writeFileSync(ownerFile, String(process.pid), { mode: 0o600 });
   logger.info({ dir, redisPid: child.pid }, 'REDIS_URL is not set and nothing answers on 127.0.0.1:6379: started a private Redis');
   return {
     url: socket,
     async stop() {
       process.off('exit', killOnExit);
       await stopChild(child);
+      rmSync(ownerFile, { force: true });
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },
   };
@@ -140,4 +150,13 @@ async function shutdown(socket: string): Promise<void> {
   redis.on('error', () => undefined);
   await redis.shutdown().catch(() => undefined);
   redis.disconnect();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

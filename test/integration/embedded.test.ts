@@ -40,15 +40,17 @@ describe.skipIf(unshareMissing)(`a first run with nothing installed but redis-se
     expect(r.firstStop).toEqual({ code: 0, privateRedisStillAnswers: false, errorsWhileStopping: [] });
 
     expect(r.afterRestart.firstRun).toBe('succeeded');
-    expect(r.afterRestart.secondStory).toMatchObject({ ref: 'R-1002', status: 'succeeded' });
+    // R-1002 was written while a second start was refused (below).
+    expect(r.afterRestart.secondStory).toMatchObject({ ref: 'R-1003', status: 'succeeded' });
     expect(r.secondStop.code).toBe(0);
 
     // Read back from the PGlite folder after the server stopped.
     expect(r.pglite.runs).toEqual([
       { number: 1001, kind: 'story', status: 'succeeded' },
       { number: 1002, kind: 'story', status: 'succeeded' },
+      { number: 1003, kind: 'story', status: 'succeeded' },
     ]);
-    expect(r.pglite.stories).toBe(2);
+    expect(r.pglite.stories).toBe(3);
     expect(r.pglite.appendOnlyFile).toBe(true);
   });
 
@@ -57,6 +59,14 @@ describe.skipIf(unshareMissing)(`a first run with nothing installed but redis-se
     expect(cli.code, cli.output).toBe(75);
     expect(cli.output).toMatch(/AutoDevHub is running \(process \d+\) on the embedded database in /);
     expect(cli.output).toMatch(/stop it \(Ctrl-C\) and run npm run signin-link again/);
+  });
+
+  it('a second start on the same DATA_DIR is refused and leaves the running one and its Redis alone', () => {
+    const { secondStartWhileRunning: twin } = run.results;
+    expect(twin.code, twin.output).toBe(75);
+    expect(twin.output).toMatch(/the embedded database in .* is in use by process \d+/);
+    expect(twin.output).toMatch(/using the private Redis of process \d+ \(same DATA_DIR\)/);
+    expect([twin.firstStillReady, twin.firstStillRuns]).toEqual([true, 'succeeded']);
   });
 
   it('without redis-server on the PATH, exits at once saying how to get Redis', () => {

@@ -105,6 +105,11 @@ async function firstRunAndRestart(dataDir: string) {
   cli.stdout!.on('data', (d: Buffer) => (cliOut += d.toString()));
   cli.stderr!.on('data', (d: Buffer) => (cliOut += d.toString()));
   result('signinLinkWhileRunning', { code: await new Promise((r) => cli.once('exit', r)), output: cliOut });
+  // A second start on the same DATA_DIR is refused, and leaves the first one (and its Redis) alone.
+  const twin = startServer({ ...env, PORT: String(await freePort()) });
+  const twinCode = await twin.exited;
+  const ready = (await fetch(`${a.base}/readyz`).then((r) => r.json(), () => ({}))) as { ok?: boolean };
+  result('secondStartWhileRunning', { code: twinCode, output: twin.output(), firstStillReady: ready.ok === true, firstStillRuns: (await runStory(a.base, a.cookie)).status });
   const firstCode = await stop(first, 'Ctrl-C');
   const shutdownLog = first.output().slice(first.output().indexOf('"shutting down"'));
   result('firstStop', {
