@@ -91,10 +91,27 @@ describe('web console', () => {
     const unknown = await command('launch rockets');
     expect(unknown.status).toBe(400);
     expect(unknown.body.text).toMatch(/Unknown command "launch"/);
+    // The console has no prefix: the usage lines up, with no stray space before each verb.
+    const lines = unknown.body.text.split('\n').filter((l) => /^\s+\S/.test(l));
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) expect(line).toMatch(/^ {2}[a-z]/);
+    expect(unknown.body.text).toContain('See "help <verb>" for details.');
+    expect((await command('story')).body.text).toMatch(/^Usage: story /m);
     const malformed = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"text":' });
     expect(malformed.status).toBe(400);
     const notJson = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'text/plain' }, body: 'story x' });
     expect(notJson.status).toBe(400);
+  });
+
+  it('says a finished run has nothing to cancel, instead of "cancelled"', async () => {
+    const { body } = await command('story As a reader I want to bookmark pages so that I find them again');
+    const ref = body.run!.ref;
+    const feed = await connectFeed(t.url, cookie);
+    await feed.socket.emitWithAck('subscribe', { run: ref });
+    await waitFor(() => feed.events.some((e) => e.status === 'succeeded'), 15_000, 'the story');
+    feed.socket.close();
+    const cancel = await command(`cancel ${ref}`);
+    expect([cancel.status, cancel.body.text]).toEqual([409, `${ref} had already finished (succeeded); there is nothing to cancel.`]);
   });
 
   it('makes one run for a repeated Idempotency-Key', async () => {

@@ -62,7 +62,8 @@ export async function runCommand({ ctx, actor }: { ctx: CoreContext; actor: Acto
     if (tooFast) return tooFast;
     const parsed = parseCommand(input.text);
     if (!parsed.ok) {
-      const usage = parsed.usage.replaceAll('/autodevhub', prefix);
+      // The console and the API have no prefix: no stray space before the verb.
+      const usage = parsed.usage.replaceAll('/autodevhub ', prefix ? `${prefix} ` : '');
       return { text: `${parsed.error}\n\n${usage}`, message: parsed.error, usage, ephemeral: true, error: true, status: 400 };
     }
     return await dispatch(ctx, actor, parsed.command, input, prefix);
@@ -111,6 +112,7 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
       return command.run ? describeRun(ctx, actor, command.run) : recentRuns(ctx, actor);
     case 'cancel': {
       const run = await cancelRun({ ctx, actor }, command.run);
+      if (run.status !== 'cancelled') return { text: `${run.ref} had already finished (${statusLabel(run.status)}); there is nothing to cancel.`, ephemeral: true, error: true, status: 409, run };
       return { text: `${run.ref} cancelled.`, ephemeral: false, run };
     }
     case 'deploy': {
