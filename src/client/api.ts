@@ -72,7 +72,7 @@ async function refusal(res: Response): Promise<CliError> {
   const message = body.message?.trim() || `The server answered ${res.status} ${res.statusText}.`;
   // The grammar's usage text, as the CLI spells it.
   const usage = body.usage?.trim().replace(/^Usage:\s*/, 'Usage: autodevhub ');
-  return new CliError(usage ? `${message}\n${usage}` : message, exitForStatus(res.status));
+  return new CliError(usage ? `${message}\n${usage}` : message, exitForStatus(res.status, body.error));
 }
 
 export function createApiClient(t: Target, opts: { timeoutMs?: number } = {}): ApiClient {

@@ -26,8 +26,11 @@ export class CliError extends Error {
   }
 }
 
-/** How the server's refusal (HTTP status) maps to an exit code. */
-export function exitForStatus(status: number): ExitCode {
+/** How the server's refusal (HTTP status, and the error code of its JSON body) maps to an exit code. */
+export function exitForStatus(status: number, code?: string): ExitCode {
+  // A feature the server is not set up for (e.g. no GITHUB_TOKEN): failed, not unreachable, so a
+  // script does not retry what only configuration can mend.
+  if (code === 'not_configured') return EXIT.failed;
   // 404: the reference names no run (or token, or project): a mistake in the arguments, not a failed run.
   if (status === 400 || status === 404 || status === 422) return EXIT.usage;
   if (status === 401 || status === 403) return EXIT.notPermitted;

@@ -42,6 +42,11 @@ export class ServiceUnavailableError extends AppError {
   override readonly status = 503;
   override readonly code = 'unavailable';
 }
+/** A feature this installation is not set up for: trying again will not help; the message says what to set. */
+export class NotConfiguredError extends AppError {
+  override readonly status = 503;
+  override readonly code = 'not_configured';
+}
 /** A run cannot succeed by retrying (bad input, unparseable AI output after repair). */
 export class PermanentFailure extends AppError {
   override readonly status = 422;

@@ -49,7 +49,10 @@ describe('CLI client output', () => {
 
 describe('CLI client exit codes', () => {
   it('maps API refusals and run outcomes to the documented codes', () => {
-    expect([400, 401, 403, 404, 409, 422, 429, 500, 502, 503].map(exitForStatus)).toEqual([2, 4, 4, 2, 1, 2, 1, 1, 5, 5]);
+    expect([400, 401, 403, 404, 409, 422, 429, 500, 502, 503].map((s) => exitForStatus(s))).toEqual([2, 4, 4, 2, 1, 2, 1, 1, 5, 5]);
+    // A feature the server is not set up for is a failure to report, not an outage to retry.
+    expect(exitForStatus(503, 'not_configured')).toBe(1);
+    expect(exitForStatus(503, 'unavailable')).toBe(5);
     expect(exitForRun({ status: 'succeeded' })).toBe(0);
     expect(exitForRun({ status: 'failed' })).toBe(1);
     expect(exitForRun({ status: 'needs_input' })).toBe(1);

@@ -4,7 +4,7 @@ import { policyFor, projectFor } from './policy.js';
 import { runSmokeCheck, verificationFailure } from './smoke.js';
 import { summariseChanges } from './summary.js';
 import { autoRollback } from './follow-ups.js';
-import { PermanentFailure, ServiceUnavailableError, ValidationError } from '../errors.js';
+import { PermanentFailure, NotConfiguredError, ValidationError } from '../errors.js';
 import { audit } from '../audit/store.js';
 import { transaction } from '../db/transaction.js';
 import { getRun } from '../runs/store.js';
@@ -46,7 +46,7 @@ export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: A
   // Who may deploy is decided before anything about the project's environments is said. A
   // promotion or rollback is authorised by its own action before it comes here.
   if (!input.pinned) await authorize(ctx, actor, 'deploy.create', { project: project.key, environment: input.environment });
-  if (!ctx.github) throw new ServiceUnavailableError('Deploys need GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise).');
+  if (!ctx.github) throw new NotConfiguredError('Deploys need GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise).');
   const environments = Object.keys(project.environments);
   if (!project.environments[input.environment]) {
     throw new ValidationError(

@@ -1,6 +1,6 @@
 import type { Actor, CoreContext } from '../context.js';
 import type { ProjectConfig } from '../config.js';
-import { PermanentFailure, ServiceUnavailableError } from '../errors.js';
+import { PermanentFailure, NotConfiguredError } from '../errors.js';
 import { selectFiles } from './select.js';
 import { audit } from '../audit/store.js';
 import { transaction } from '../db/transaction.js';
@@ -93,7 +93,7 @@ export async function requestDocs(
 ): Promise<CreatedRun> {
   const project = await resolveProject(ctx, actor, input.repo, 'docs acme/web');
   await authorize(ctx, actor, 'docs.create', { project: project.key });
-  if (!ctx.github) throw new ServiceUnavailableError('Docs need GitHub: set GITHUB_TOKEN.');
+  if (!ctx.github) throw new NotConfiguredError('Docs need GitHub: set GITHUB_TOKEN.');
   const created = await ctx.intake.submit({
     kind: 'docs',
     requestedBy: actor.id,

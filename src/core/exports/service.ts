@@ -1,7 +1,7 @@
 import type { Actor, CoreContext } from '../context.js';
 import { authorize } from '../access/authorize.js';
 import type { ProjectConfig } from '../config.js';
-import { AppError, ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError, NotConfiguredError, ServiceUnavailableError, ValidationError } from '../errors.js';
 import { audit } from '../audit/store.js';
 import { transaction } from '../db/transaction.js';
 import { checkGherkin } from '../ai/gherkin.js';
@@ -65,7 +65,7 @@ function targetFor(ctx: CoreContext, kind: ExportKind, project: ProjectConfig, s
     const tracker = ctx.trackers.forProject(project);
     return { name: tracker.name, create: () => tracker.create(input), find: () => tracker.find(input) };
   }
-  if (!ctx.github) throw new ServiceUnavailableError('Pull requests need GitHub: set GITHUB_TOKEN.');
+  if (!ctx.github) throw new NotConfiguredError('Pull requests need GitHub: set GITHUB_TOKEN.');
   if (!project.repo) throw new ValidationError(`Project ${project.key} has no repository to open the pull request in.`);
   const open = () => openStoryPullRequest(ctx.github!, { project: project as ProjectConfig & { repo: string }, story, runRef, runUrl: input.runUrl });
   // The branch is per story version and the pull request is found by it: opening again finds it.

@@ -1,6 +1,6 @@
 import type { IssueTrackerConfig } from '../config.js';
 import type { GitHubGateway } from '../github/client.js';
-import { ServiceUnavailableError } from '../errors.js';
+import { NotConfiguredError } from '../errors.js';
 import { markdownBody, storyLabel, storyMarker, type IssueInput } from './issue-body.js';
 
 /** An issue tracker as exports need it: create an issue, or find the one an earlier attempt made. */
@@ -29,12 +29,12 @@ export function createIssueTrackers(deps: { github: GitHubGateway | undefined; j
   return {
     forProject(project) {
       const cfg = project.issues;
-      if (!cfg) throw new ServiceUnavailableError(`Project ${project.key} has no issue tracker: add "issues: { tracker: github }" (or jira, linear) to it in autodevhub.yaml.`);
+      if (!cfg) throw new NotConfiguredError(`Project ${project.key} has no issue tracker: add "issues: { tracker: github }" (or jira, linear) to it in autodevhub.yaml.`);
       if (cfg.tracker === 'github') {
         const github = deps.github;
         const repo = cfg.repo ?? project.repo;
-        if (!github) throw new ServiceUnavailableError('GitHub Issues need GITHUB_TOKEN.');
-        if (!repo) throw new ServiceUnavailableError(`Project ${project.key} has no repository for its issues.`);
+        if (!github) throw new NotConfiguredError('GitHub Issues need GITHUB_TOKEN.');
+        if (!repo) throw new NotConfiguredError(`Project ${project.key} has no repository for its issues.`);
         return {
           name: 'github',
           async create(i) {
@@ -49,7 +49,7 @@ export function createIssueTrackers(deps: { github: GitHubGateway | undefined; j
       }
       if (cfg.tracker === 'jira') {
         const jira = deps.jira;
-        if (!jira) throw new ServiceUnavailableError('Jira is not configured: set JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN.');
+        if (!jira) throw new NotConfiguredError('Jira is not configured: set JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN.');
         return {
           name: 'jira',
           create: (i) => jira.create(cfg.project, cfg.issue_type, i, ['autodevhub', storyLabel(i.storyId), ...cfg.labels]),
@@ -57,7 +57,7 @@ export function createIssueTrackers(deps: { github: GitHubGateway | undefined; j
         };
       }
       const linear = deps.linear;
-      if (!linear) throw new ServiceUnavailableError('Linear is not configured: set LINEAR_API_KEY.');
+      if (!linear) throw new NotConfiguredError('Linear is not configured: set LINEAR_API_KEY.');
       return {
         name: 'linear',
         create: (i) => linear.create(cfg.team_id, i, cfg.label_ids),
