@@ -308,6 +308,16 @@ describe('web app', () => {
     await context.close();
   });
 
+  it('shows a signed-out visitor only the way in: no menu, no Sign out, no single sign-on that is not set up', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${t.url}/`);
+    expect(await page.locator('#signin').isVisible()).toBe(true);
+    for (const hidden of ['#main-nav', '#signout', '#sso', '.sso-only']) expect([hidden, await page.locator(hidden).isVisible()]).toEqual([hidden, false]);
+    expect(await page.locator('#signin p').innerText()).toMatch(/^The console is private\. Open the one-time sign-in link AutoDevHub printed when it started\./);
+    await context.close();
+  });
+
   it('signs in from a one-time link with its button, in the app’s look', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -37,7 +37,10 @@ export function errorPageFor(err: Error): { status: number; message: string } {
 export function SignInError() {
   return (
     <ErrorPage status={401} message="This sign-in link is invalid, expired or already used.">
-      <p>Make a new one on the server with <code>npm run signin-link</code>, or sign in with single sign-on from <a href="/">the sign-in page</a>.</p>
+      <p>
+        Ask whoever runs AutoDevHub for a new one: every start prints one, and with <code>DATABASE_URL</code> set <code>npm run signin-link</code> makes another while
+        it runs. If your organisation set up single sign-on, use it on <a href="/">the sign-in page</a>.
+      </p>
     </ErrorPage>
   );
 }
