@@ -27,8 +27,12 @@ export async function follow(cli: Cli, api: ApiClient, ref: string): Promise<{ c
 }
 
 function outcomeText(e: FeedEvent, error: string | null): string {
-  const needs = e.data?.needsInput as { reason?: string; example?: string } | undefined;
-  if (needs?.reason) return `${needs.reason}${needs.example ? ` For example: ${needs.example}` : ''}`;
+  // What is missing, in words (the reason is a code for programs), and the example as given.
+  const needs = e.data?.needsInput as { reason?: string; missing?: string; example?: string } | undefined;
+  if (needs) {
+    const example = needs.example ? (/^for example/i.test(needs.example) ? ` ${needs.example}` : ` For example: ${needs.example}`) : '';
+    return `${needs.missing ?? e.message}${example}`;
+  }
   return e.message || error || 'no details';
 }
 

@@ -224,7 +224,9 @@ describe('autodevhub CLI: stories', { timeout: 60_000 }, () => {
     const r = await client(['story', 'asdf', 'qwerty', 'zxcv'], as(adminToken));
     expect(r.code).toBe(1);
     // The reason and an example, as chat shows them: what to write instead.
-    expect(r.stderr).toMatch(/R-\d+ needs input: \S.* For example: \S+/);
+    expect(r.stderr).toMatch(/R-\d+ needs input: [A-Z][^\n]* For example: \S+/);
+    expect(r.stderr).not.toMatch(/needs input: (gibberish|no_action|placeholder)\b/);
+    expect(r.stderr).not.toContain('For example: For example');
   });
 });
 
