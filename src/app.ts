@@ -395,8 +395,12 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
       signInUrl = `${base}/auth/signin?token=${await createSignInToken(db.orm.em.fork(), 'web:admin')}`;
       if (opts.announce !== false) {
         logger.info({ url: base }, 'AutoDevHub is listening');
+        // Written past the logger, which would scrub the link's token. On a terminal as lines a
+        // person reads; through a pipe as one more JSON line, so every line of the output parses.
         process.stdout.write(
-          `\nAutoDevHub console: ${base}/\nOne-time sign-in link (valid 24 h): ${signInUrl}\n\n`,
+          process.stdout.isTTY
+            ? `\nAutoDevHub console: ${base}/\nOne-time sign-in link (valid 24 h): ${signInUrl}\n\n`
+            : `${JSON.stringify({ level: 30, time: Date.now(), msg: `One-time sign-in link (valid 24 h): ${signInUrl}`, console: `${base}/`, signInLink: signInUrl })}\n`,
         );
       }
     }

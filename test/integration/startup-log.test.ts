@@ -62,7 +62,9 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
 describe('the first lines of npm start', () => {
   it('as JSON lines through a pipe: the config file, its projects, the platforms, GitHub said once', async () => {
     const out = await startProcess(db, prefix, false);
-    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; configFile?: string; projects?: string[] });
+    // Every line parses, the sign-in link included (jq must not stop at a plain line).
+    const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; configFile?: string; projects?: string[]; signInLink?: string });
+    expect(lines.find((l) => l.signInLink)?.signInLink).toMatch(/^http:\/\/.+\/auth\/signin\?token=[\w-]{20,}$/);
     const file = lines.find((l) => l.configFile);
     expect(file).toMatchObject({ configFile: config, projects: ['web', 'api'], msg: `read ${config}: 2 project(s)` });
     expect(lines.map((l) => l.msg)).toContain('no chat platform configured: use the web console');

@@ -65,7 +65,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false> |
 }
 
 async function signIn(server: Server): Promise<{ base: string; cookie: string }> {
-  const link = await until('the sign-in link', () => /One-time sign-in link \(valid 24 h\): (\S+)/.exec(server.output())?.[1]);
+  const link = await until('the sign-in link', () => /One-time sign-in link \(valid 24 h\): ([^\s"]+)/.exec(server.output())?.[1]);
   // Opening the link shows a button; pressing it posts the token.
   const page = await fetch(link, { redirect: 'manual' });
   if (page.status !== 200) throw new Error(`the sign-in link answered ${page.status}`);
