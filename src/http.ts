@@ -8,6 +8,7 @@ import type { Readiness } from './readiness.js';
 import { notFoundPage } from './bots/web/app/errors.js';
 import { AppError } from './core/errors.js';
 import { withLogContext } from './core/logger.js';
+import { utf8Text } from './core/runs/model.js';
 import type { DisabledPlatform, InboundResponse, PlatformAdapter } from './core/chat/adapter.js';
 import type { RateLimits } from './core/context.js';
 
@@ -101,13 +102,17 @@ export function createHttpApp(deps: HttpDeps): Hono {
         metrics.http.platformRequests.labels(platform.platform, '503').inc();
         return c.json({ error: 'busy', message: 'Too many large requests at once; retry in a second.' }, 503, { 'retry-after': '1', connection: 'close' });
       }
-      let rawBody: string | undefined;
+      let rawBody: string | undefined | typeof NOT_UTF8;
       try {
         rawBody = await readRawBody(c, platform.maxBodyBytes);
       } finally {
         budget.release(reserved);
       }
       if (rawBody === undefined) return tooLarge(c, platform);
+      if (rawBody === NOT_UTF8) {
+        metrics.http.platformRequests.labels(platform.platform, '400').inc();
+        return c.json({ error: 'invalid_body', message: 'The body is not valid UTF-8.' }, 400);
+      }
       const res = await platform.handle({ rawBody, headers });
       metrics.http.platformRequests.labels(platform.platform, String(res.status)).inc();
       await failedSignature(res.status);
@@ -150,13 +155,13 @@ function createByteBudget(limit: number) {
  * request when running on @hono/node-server: building a web Request and stream for every
  * webhook costs more than the rest of the acknowledgement path.
  */
-export async function readRawBody(c: Context, max: number): Promise<string | undefined> {
+export async function readRawBody(c: Context, max: number): Promise<string | undefined | typeof NOT_UTF8> {
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > max) return undefined;
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (!incoming || incoming.readableEnded) {
-    const text = await c.req.text();
-    return Buffer.byteLength(text) > max ? undefined : text;
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    return bytes.byteLength > max ? undefined : (utf8Text(bytes) ?? NOT_UTF8);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -165,5 +170,10 @@ export async function readRawBody(c: Context, max: number): Promise<string | und
     if (size > max) return undefined;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // Decoded strictly: a body that is not UTF-8 is refused as such, never altered (which would
+  // also make a genuine signature look forged).
+  return utf8Text(Buffer.concat(chunks)) ?? NOT_UTF8;
 }
+
+/** readRawBody's answer for a body that is not valid UTF-8. */
+export const NOT_UTF8 = Symbol('not UTF-8');

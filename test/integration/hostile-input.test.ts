@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,6 +87,26 @@ describe('Slack: user text never becomes markup', () => {
   it('refuses a request with no signature headers before reading its body', async () => {
     const res = await fetch(`${t.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'command=%2Fautodevhub' });
     expect(res.status).toBe(401);
+  });
+});
+
+describe('bodies that are not UTF-8', () => {
+  const bytes = (text: string) => Buffer.concat([Buffer.from(text.split('\u00ff')[0]!), Buffer.from([0xff, 0xfe]), Buffer.from(text.split('\u00ff')[1]!)]);
+
+  it('a correctly signed Slack command with invalid UTF-8 is told so (400), not called forged (401), and makes no run', async () => {
+    const body = bytes(`${slashCommandBody({ channel_id: 'C0WEB', trigger_id: `u8-${Math.random()}` })}&text=story+\u00ff+abc`);
+    const ts = Math.floor(Date.now() / 1000);
+    const signature = `v0=${createHmac('sha256', SLACK_SIGNING_SECRET).update(Buffer.concat([Buffer.from(`v0:${ts}:`), body])).digest('hex')}`;
+    const res = await fetch(`${t.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature }, body });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'invalid_body', message: 'The body is not valid UTF-8.' });
+  });
+
+  it('an API command with invalid UTF-8 is refused in words, not stored with replacement characters', async () => {
+    const cookie = await t.signIn();
+    const res = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: bytes('{"text":"story As a user I want \u00ff to work so that x"}') });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toBe('The request body is not valid UTF-8.');
   });
 });
 

@@ -228,6 +228,17 @@ export function runLinks(threadRef: string | null, result: Record<string, unknow
 }
 
 /** Text that Postgres cannot store (NUL) or that is not valid Unicode (a lone surrogate). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes as text, or undefined when they are not valid UTF-8 (never silently replaced by U+FFFD). */
+export function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 export function unstorableText(value: string): string | undefined {
   if (value.includes('\u0000')) return 'a NUL character';
   if (!value.isWellFormed()) return 'a broken Unicode character (a lone surrogate)';

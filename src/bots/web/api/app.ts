@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { CoreContext, LimitState } from '../../../core/context.js';
 import { AppError, UnauthorizedError, ValidationError } from '../../../core/errors.js';
-import { unstorableText } from '../../../core/runs/model.js';
+import { unstorableText, utf8Text } from '../../../core/runs/model.js';
 import { authenticate, sameOriginOnly, type WebAuth } from '../auth.js';
 
 /**
@@ -92,6 +92,10 @@ export function createApi(deps: ApiDeps & { apiWindowMs: number }): Api {
       throw new ValidationError('The URL is not valid (a % escape is broken).');
     }
     if (unstorableText(decoded)) throw new ValidationError('The URL contains a NUL or a broken Unicode character.');
+    // A body that is not UTF-8 is refused, never read with replacement characters in it.
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && utf8Text(new Uint8Array(await c.req.arrayBuffer())) === undefined) {
+      throw new ValidationError('The request body is not valid UTF-8.');
+    }
     // Commands answer such text in their own words (a reply with usage), everything else here.
     if (c.req.method !== 'GET' && c.req.path !== '/api/v1/commands' && /json/i.test(c.req.header('content-type') ?? '')) {
       // Malformed JSON is left to the route's validator; text Postgres cannot store is refused here.
