@@ -80,6 +80,8 @@ export interface EventPublisher {
 
 /** Core's view of the job queue; src/jobs implements it with BullMQ. Fails fast when Redis is down. */
 export interface JobScheduler {
+  /** Whether the queue answers now (a run stored while it does not is queued by the sweep later). */
+  available?(): boolean;
   /**
    * Puts runs' jobs on their queues, in one round trip. Idempotent per run. `trace` (ids only)
    * follows the job into its log lines; without it the current request's or job's is used.

@@ -183,6 +183,7 @@ export function createQueues(connection: Redis, prefix: string, opts: QueueOptio
     queueFor,
     ids,
     scheduler: {
+      available: () => connection.status === 'ready',
       async enqueueRuns(runs) {
         if (runs.length === 0) return;
         ready();

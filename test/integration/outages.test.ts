@@ -40,8 +40,8 @@ async function slash(text: string) {
   return { status: res.status, body: (await res.json()) as { text: string; response_type: string } };
 }
 
-async function api(text: string) {
-  const res = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+async function api(text: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text }) });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
@@ -124,11 +124,17 @@ describe.skipIf(!hasRedisServer)('while Redis is down', () => {
     expect(d.value.body.data.content).toMatch(/is saved .* start by itself when the queue is back/);
     refs.push(refOf(d.value.body.data.content));
 
-    const a = await timed(() => api('story As an admin I want to export the audit log so that I answer auditors'));
+    const key = { 'idempotency-key': `outage-${Math.random()}` };
+    const a = await timed(() => api('story As an admin I want to export the audit log so that I answer auditors', key));
     expect(a.ms).toBeLessThan(2500);
     expect(a.value.status).toBe(202);
     expect(a.value.body).toMatchObject({ queued: false, run: { status: 'queued' } });
     refs.push(a.value.body.run.ref);
+    // A retry while the queue is still down is told the same, not "Queued".
+    const retry = await api('story As an admin I want to export the audit log so that I answer auditors', key);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ duplicate: true, queued: false, run: { ref: a.value.body.run.ref } });
+    expect(retry.body.text).toMatch(/is saved .* start by itself when the queue is back/);
 
     const m = await timed(() => teams('story As a lead I want to receive a weekly digest so that I see progress'));
     expect(m.value.status).toBe(200);

@@ -170,7 +170,8 @@ export function createRunIntake(opts: IntakeOptions): RunIntake {
           delete o.created;
           continue;
         }
-        o.created = { run: d.run, duplicate: true, queued: true };
+        // A retry of a run that has not started: queued only if the queue answers now.
+        o.created = { run: d.run, duplicate: true, queued: d.run.status !== 'queued' || opts.scheduler.available?.() !== false };
       }
     }
     return out;
