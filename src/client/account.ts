@@ -5,6 +5,8 @@ import { CliError, EXIT, type ExitCode } from './exit.js';
 import { print, printJson, readLine, type Cli } from './io.js';
 import { apiFor, type Action } from './verbs.js';
 
+const SCOPES = ['read', 'run', 'deploy', 'approve', 'admin'];
+
 /** Signing in and out, who you are, and your API tokens. */
 
 interface Me {
@@ -77,6 +79,8 @@ async function listTokens(cli: Cli, opts: { all?: boolean }): Promise<ExitCode> 
 
 async function createToken(cli: Cli, name: string, opts: { scope: string[]; ttlDays?: string }): Promise<ExitCode> {
   if (!opts.scope.length) throw new CliError('Name the scopes: --scope read,run (read, run, deploy, approve, admin).', EXIT.usage);
+  const unknown = opts.scope.filter((s) => !SCOPES.includes(s));
+  if (unknown.length) throw new CliError(`Unknown scope "${unknown[0]!.slice(0, 20)}": use read, run, deploy, approve or admin.`, EXIT.usage);
   const ttlDays = opts.ttlDays === undefined ? undefined : Number(opts.ttlDays);
   if (ttlDays !== undefined && !Number.isInteger(ttlDays)) throw new CliError('--ttl-days must be a whole number of days.', EXIT.usage);
   const made = await apiFor(cli).post<TokenInfo & { token: string }>('/api/v1/tokens', { name, scopes: opts.scope, ...(ttlDays !== undefined && { ttlDays }) });

@@ -26,6 +26,7 @@ interface RunsOptions {
 async function listRuns(cli: Cli, opts: RunsOptions): Promise<ExitCode> {
   if (opts.kind && !KINDS.includes(opts.kind)) throw new CliError(`--kind is one of ${KINDS.join(', ')}.`, EXIT.usage);
   if (opts.status && !STATUSES.includes(opts.status)) throw new CliError(`--status is one of ${STATUSES.join(', ')}.`, EXIT.usage);
+  if (!/^\d{1,3}$/.test(opts.limit) || Number(opts.limit) < 1 || Number(opts.limit) > 200) throw new CliError(`--limit is a whole number from 1 to 200, not "${opts.limit.slice(0, 20)}".`, EXIT.usage);
   const q = new URLSearchParams({ limit: opts.limit });
   if (opts.project) q.set('project', opts.project);
   if (opts.kind) q.set('kind', opts.kind);

@@ -257,6 +257,7 @@ describe('web app', () => {
     expect(await page.inputValue('#text')).toHaveLength(4106);
     expect(await page.locator('#usage tbody tr').count()).toBeGreaterThan(10);
     await page.fill('#text', 'help');
+    expect(await page.locator('#counter').isVisible()).toBe(false);
     await page.getByRole('button', { name: 'Run' }).click();
     await page.locator('#reply.usage').waitFor();
     expect(await page.locator('#reply').textContent()).toContain('See "help <verb>" for details.');

@@ -26,6 +26,8 @@
   var limit = Number(form.text.getAttribute('data-limit'));
   function described() { return form.text.value.replace(/^\s*story\s+/i, '').replace(/\s--(issue|pr)\b/g, '').trim().length; }
   function count() {
+    // Only a story has a description to count.
+    counter.hidden = !/^\s*story\b/i.test(form.text.value);
     var n = described();
     counter.textContent = n + ' / ' + limit + ' characters for a story description' + (n > limit ? ': ' + (n - limit) + ' too many, shorten it before sending' : '');
     counter.className = n > limit ? 'error' : '';
@@ -42,6 +44,7 @@
     });
   }
   form.text.addEventListener('input', function () { count(); suggest(); });
+  count();
   suggest();
   // The reply line follows the run it queued, with a link to the run's page.
   var following = null;
