@@ -145,6 +145,7 @@ describe('autodevhub CLI: install, help and usage', { timeout: 60_000 }, () => {
       [['approve', 'tomorrow'], /"tomorrow" is not a run reference like R-1042/],
       [['runs', '--kind', 'build'], /--kind is one of story, docs, deploy/],
       [['runs', '-n', 'abc'], /--limit is a whole number from 1 to 200, not "abc"/],
+      [['deploy', 'staging'], /There is no channel here to take the project from: name the repository, as in "deploy acme\/web production"/],
       [['tokens', 'create', 'x', '-s', 'bogus'], /Unknown scope "bogus": use read, run, deploy, approve or admin/],
       [['deploy', 'acme/web', 'staging', 'main', 'extra'], /Unexpected "extra"\.\nUsage: autodevhub deploy \[owner\/repo\] <environment> \[ref\]/],
       // A reference that names no run is a mistake in the arguments: a script must not read it as a failed run.

@@ -27,7 +27,11 @@ export async function resolveProject(ctx: Pick<CoreContext, 'em' | 'config'>, ac
   } else {
     const link = actor.channel ? await findChannelLink(ctx.em, actor.channel) : null;
     project = ctx.config.projects.find((p) => p.key === link?.projectKey);
-    if (!project) throw new ValidationError(`This channel is not linked to a project: name the repository, as in "${example}".`);
+    if (!project) {
+      // The console, the API and the CLI have no channel to take a project from.
+      const where = actor.channel ? 'This channel is not linked to a project' : 'There is no channel here to take the project from';
+      throw new ValidationError(`${where}: name the repository, as in "${example}".`);
+    }
   }
   if (!project.repo) throw new ValidationError(`Project ${project.key} has no repository configured.`);
   return project as ProjectConfig & { repo: string };
