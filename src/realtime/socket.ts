@@ -65,6 +65,19 @@ export interface SubscribeReply {
 
 const ALL_ROOM = 'all';
 
+/** Why a subscribe request cannot be served as sent, in words; undefined when it can. */
+function malformedSubscription(req: SubscribeRequest): string | undefined {
+  if (typeof req !== 'object' || req === null) return 'subscribe with an object: { run } or { project }';
+  if (req.run !== undefined && typeof req.run !== 'string' && typeof req.run !== 'number') return 'run is a reference like R-1042 or a run id';
+  if (req.project !== undefined && typeof req.project !== 'string') return 'project is a project key, or "*"';
+  if (req.cursors === undefined) return undefined;
+  if (typeof req.cursors !== 'object' || req.cursors === null || Array.isArray(req.cursors)) return 'cursors is an object of run id to the last seq seen, e.g. { "1042": 7 }';
+  for (const [id, seq] of Object.entries(req.cursors)) {
+    if (!/^\d{1,12}$/.test(id) || !Number.isSafeInteger(seq) || seq < 0) return 'cursors is an object of run id to the last seq seen, e.g. { "1042": 7 }';
+  }
+  return undefined;
+}
+
 /** What a socket subscribed to, per room: re-checked when access changes. */
 type Subscription = { kind: 'all' } | { kind: 'project'; key: string } | { kind: 'run'; run: RunSummary };
 
@@ -119,6 +132,8 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
 
   async function subscribe(socket: Socket, req: SubscribeRequest): Promise<SubscribeReply> {
     const principal = socket.data.principal as SocketPrincipal;
+    const malformed = malformedSubscription(req);
+    if (malformed) return { ok: false, error: malformed };
     const em = opts.em();
     let rooms: string[];
     let runs: RunSummary[];

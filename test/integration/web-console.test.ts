@@ -57,6 +57,20 @@ describe('web console', () => {
     }
   });
 
+  it('answers a malformed subscription in words', async () => {
+    const feed = await connectFeed(t.url, cookie);
+    try {
+      for (const req of [{ project: '*', cursors: { abc: 'x' } }, { project: '*', cursors: [1] }, { run: { $gt: 1 } }, { project: 5 }]) {
+        const reply = (await feed.socket.emitWithAck('subscribe', req)) as { ok: boolean; error?: string };
+        expect([JSON.stringify(req), reply.ok]).toEqual([JSON.stringify(req), false]);
+        expect(reply.error).toMatch(/^(cursors is an object of run id to the last seq seen|run is a reference like R-1042|project is a project key)/);
+      }
+      expect(await feed.socket.emitWithAck('subscribe', { project: '*', cursors: { '1': 3 } })).toMatchObject({ ok: true });
+    } finally {
+      feed.socket.disconnect();
+    }
+  });
+
   it('shows every run of commands taken in together live, each first event once', async () => {
     const feed = await connectFeed(t.url, cookie);
     await feed.socket.emitWithAck('subscribe', { project: '*' });
