@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isAlive } from '../core/pid.js';
 
 /** Where Redis is looked for when REDIS_URL is unset. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -152,11 +153,3 @@ async function shutdown(socket: string): Promise<void> {
   redis.disconnect();
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

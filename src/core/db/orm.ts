@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Installation, entities } from './entities.js';
 import { migrationsList } from './migrations.js';
 import { withMigrationLock } from './store.js';
+import { isAlive } from '../pid.js';
 
 export type Orm = MikroORM;
 
@@ -79,14 +80,6 @@ function claimDataDir(dataDir: string): () => void {
   throw new Error(`could not claim ${file}`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The embedded default: PGlite (Postgres compiled to WASM) served over the Postgres wire protocol
