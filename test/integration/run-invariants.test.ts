@@ -120,6 +120,12 @@ describe('API input', () => {
     const other = await send('story As a buyer I want something else entirely');
     expect(other.status).toBe(422);
     expect(((await other.json()) as { text: string }).text).toMatch(/Idempotency-Key was used for a different request/);
+    // The same person's API token with the same key and body is the same request: a retry.
+    const { createApiToken } = await import('../../src/core/access/api-tokens.js');
+    const { token } = await createApiToken({ ctx: t.app.context(), actor: { id: 'web:admin', platform: 'web', channel: null } }, { name: 'retry', scopes: ['run'] });
+    const byToken = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ text: 'story As a buyer I want invoices as PDF so that I file them' }) });
+    expect(byToken.status).toBe(200);
+    expect(((await byToken.json()) as { duplicate: boolean; run: { ref: string } }).run.ref).toBe(((await first.clone().json()) as { run: { ref: string } }).run.ref);
     // Someone else using the same key makes a request of their own, and learns nothing of the first.
     const { createSignInToken } = await import('../../src/core/access/sessions.js');
     const link = await pressSignIn(`${t.url}/auth/signin?token=${await createSignInToken(t.app.context().em, 'web:someone-else')}`);

@@ -9,7 +9,7 @@ import { audit } from '../audit/store.js';
 import { transaction } from '../db/transaction.js';
 import { getRun } from '../runs/store.js';
 import { step } from '../runs/advance.js';
-import type { CreatedRun } from '../runs/intake.js';
+import { deliveryOf, type CreatedRun } from '../runs/intake.js';
 import { isFinal, type DeployRun } from '../runs/model.js';
 import { resolveProject } from '../projects/service.js';
 import { authorize } from '../access/authorize.js';
@@ -63,7 +63,7 @@ export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: A
     projectKey: project.key,
     input: deployInput(project.repo, input),
     // Follow-ups are keyed by what they follow, whoever asks from wherever: one run for both clicks.
-    delivery: { platform: input.pinned ? 'autodevhub' : actor.platform, id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) },
+    delivery: input.pinned ? { platform: 'autodevhub', id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) } : deliveryOf(actor, input),
     message: input.pinned ? `Queued: ${input.pinned.description}` : `Queued: deploy ${project.repo}${input.ref ? ` ${input.ref}` : ''} to ${input.environment}`,
     ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });

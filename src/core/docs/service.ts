@@ -8,7 +8,7 @@ import { resolveProject } from '../projects/service.js';
 import { authorize } from '../access/authorize.js';
 import { getRun } from '../runs/store.js';
 import { step } from '../runs/advance.js';
-import type { CreatedRun } from '../runs/intake.js';
+import { deliveryOf, type CreatedRun } from '../runs/intake.js';
 import { isFinal, type DocsRun, type RunSummary } from '../runs/model.js';
 import { lastDocumentedHead, recordDocumentation } from './store.js';
 
@@ -108,7 +108,7 @@ export async function requestDocs(
       receivedAt: input.receivedAt ?? Date.now(),
       description: `Document ${project.repo}${input.range ? ` ${input.range.base}...${input.range.head}` : ''}`,
     },
-    delivery: { platform: actor.platform, id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) },
+    delivery: deliveryOf(actor, input),
     message: `Queued: document ${project.repo}`,
     ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });

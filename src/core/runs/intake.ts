@@ -62,6 +62,15 @@ export interface IntakeOptions {
   queueTimeoutMs?: number;
 }
 
+/**
+ * A command's delivery, as intake dedupes it. A request with an Idempotency-Key (it carries a
+ * `requestHash`) is keyed by the API whatever credential sent it, so a person's console session
+ * and their API tokens share their keys; otherwise the platform's own delivery id.
+ */
+export function deliveryOf(actor: { platform: string }, input: { deliveryId: string; requestHash?: string | undefined }): NewRun['delivery'] {
+  return { platform: input.requestHash ? 'api' : actor.platform, id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) };
+}
+
 /** An Idempotency-Key used again for a different request. */
 export class IdempotencyConflict extends AppError {
   override readonly status = 422;

@@ -11,7 +11,7 @@ import { audit } from '../audit/store.js';
 import { transaction } from '../db/transaction.js';
 import { getRun } from '../runs/store.js';
 import { step } from '../runs/advance.js';
-import type { CreatedRun } from '../runs/intake.js';
+import { deliveryOf, type CreatedRun } from '../runs/intake.js';
 import { isFinal, type StoryRun } from '../runs/model.js';
 import { authorize } from '../access/authorize.js';
 import { principalOf } from '../access/principal.js';
@@ -57,7 +57,7 @@ function submitStory(ctx: CoreContext, actor: Actor, input: RequestStoryInput): 
       ...(input.threadTs && { threadTs: input.threadTs }),
       ...(input.exports?.length && { exports: input.exports }),
     },
-    delivery: { platform: actor.platform, id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) },
+    delivery: deliveryOf(actor, input),
     message: input.parentStoryId ? 'Queued: a new version of the story' : 'Queued: writing a user story',
     ...(input.chatRefs && { chatRefs: input.chatRefs }),
   });
