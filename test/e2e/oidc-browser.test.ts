@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import Provider from 'oidc-provider';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { tempDir } from '../helpers/tmp.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * Single sign-on for real: a real OpenID Connect provider (oidc-provider, with its development
@@ -22,13 +22,6 @@ let t: TestApp;
 let browser: Browser;
 let adminCookie: string;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function config(): string {
   const file = join(tempDir('oidc'), 'autodevhub.yaml');

@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestApp, waitFor, writeProjectsConfig, type TestApp } from '../helpers/app.js';
 import { requestStory } from '../../src/core/stories/service.js';
 import { getRun } from '../../src/core/runs/store.js';
+import { freePort } from '../helpers/ports.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-results';
@@ -29,13 +30,6 @@ function hostPage(widgetSrc: string, widgetToken: string): string {
 </body></html>`;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function openWidget(tokenValue: string): Promise<Page> {
   const p = await browser.newPage({ viewport: { width: 900, height: 900 } });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { TEST_PGLITE, TEST_POSTGRES_URL } from './env.js';
+import { freePort } from './ports.js';
 
 export interface TestDatabase {
   url: string;
@@ -17,18 +17,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return TEST_PGLITE ? createPgliteDatabase() : createPostgresDatabase();
 }
 
-async function createPostgresDatabase(): Promise<TestDatabase> {
+/** A fresh database on a real Postgres server, given the URL of one of its databases. */
+export async function createPostgresDatabase(adminUrl = TEST_POSTGRES_URL): Promise<TestDatabase> {
   const name = `adh_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
-  const url = new URL(TEST_POSTGRES_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
@@ -36,13 +37,6 @@ async function createPostgresDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** An empty cluster made once per test process: loading it takes ~2 s, making one ~10 s. */
 let emptyCluster: Promise<Blob> | undefined;

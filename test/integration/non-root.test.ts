@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { removeRedisKeys, waitFor } from '../helpers/app.js';
 import { tempDir, testPrefix } from '../helpers/tmp.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * The container runs as the unprivileged user `node` in a read-only /app (Dockerfile). Here the
@@ -16,13 +16,6 @@ import { tempDir, testPrefix } from '../helpers/tmp.js';
 const NOBODY = 65534;
 const canSwitch = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function asNobody(env: Record<string, string>) {
   const child = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '--import', 'tsx', resolve('src/main.ts')], {

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { removeRedisKeys, waitFor } from '../helpers/app.js';
 import { tempDir, testPrefix } from '../helpers/tmp.js';
+import { freePort } from '../helpers/ports.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -16,13 +15,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('the process (npm start)', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('stops on %s within 10 s, exit code 0', async (signal) => {

@@ -6,11 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { redisAnswers } from '../../src/jobs/local-redis.js';
+import { freePort } from '../helpers/ports.js';
 
 const result = (name: string, value: unknown) => console.log(`RESULT ${name} ${JSON.stringify(value)}`);
 const STORY = 'story As a shopper I want to save my cart so that I can buy later';
@@ -23,13 +24,6 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** The environment of a person who set nothing: no DATABASE_URL, no REDIS_URL, no secret. */
 function freshEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { findOnPath, HOW_TO_GET_REDIS, redisAnswers } from '../../src/jobs/local-redis.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * Once per `npm test`: real Postgres and Redis wherever they answer (CI starts them); otherwise
@@ -89,13 +89,6 @@ async function findLeftovers(suiteTmp: string, redisUrl: string, stem: string): 
   return found;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function startRedis(suiteTmp: string): Promise<{ child: ChildProcess; url: string }> {
   const binary = findOnPath('redis-server');
