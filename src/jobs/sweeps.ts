@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { chatViewsBehind, notificationsBehind, openRunsNeedingJobs, pruneRetained } from '../core/runs/maintenance.js';
+import { chatViewsBehind, notificationsBehind, openRunsNeedingJobs, pruneRetained, REQUEUE_SETTLE_MS } from '../core/runs/maintenance.js';
 import { pruneAuditLog } from '../core/audit/service.js';
 import { stalledWebhookDeliveries } from '../core/notify/service.js';
 import type { DeployRun } from '../core/runs/model.js';
@@ -125,17 +125,23 @@ export function startSweeps(opts: SweepOptions): () => Promise<void> {
       await opts.connection.eval(RELEASE, 1, lockKey, token);
     }
   };
-  const timer = setInterval(() => {
+  const sweep = () => {
     if (running) return;
     running = tick()
       .catch((err: unknown) => opts.logger.warn({ err: (err as Error).message }, 'sweep failed; next one in a moment'))
       .finally(() => {
         running = undefined;
       });
-  }, opts.intervalMs);
+  };
+  const timer = setInterval(sweep, opts.intervalMs);
   timer.unref();
+  // The sweep at start leaves alone runs changed in the last moments (REQUEUE_SETTLE_MS): the
+  // first periodic one comes as soon as they have settled, not a whole interval later.
+  const first = setTimeout(sweep, Math.min(opts.intervalMs, REQUEUE_SETTLE_MS + 100));
+  first.unref();
   return async () => {
     clearInterval(timer);
+    clearTimeout(first);
     await running;
   };
 }

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { createRedis, checkRedis, RedisPolicyError } from '../../src/jobs/redis.js';
 import { getRun } from '../../src/core/runs/store.js';
+import { openRunsNeedingJobs, REQUEUE_SETTLE_MS } from '../../src/core/runs/maintenance.js';
+import { freePort } from '../helpers/ports.js';
 
 describe('nothing acknowledged is lost', () => {
   let t: TestApp;
@@ -37,14 +38,32 @@ describe('nothing acknowledged is lost', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+
+describe('a sweep and a command taken in at the same moment', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ AUTODEVHUB_ROLE: 'web' });
   });
-}
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('a run changed a moment ago is not taken for one without a job (its job may be on its way)', async () => {
+    const cookie = await t.signIn();
+    const res = await fetch(`${t.url}/api/v1/commands`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'story As a developer I want to pin a build so that it is kept' }),
+    });
+    const { run } = (await res.json()) as { run: { id: number } };
+    // As a sweep sees it between intake's commit and its queue.add: stored, and no job yet.
+    await t.app.queues.story.obliterate({ force: true });
+    const needing = async () => (await openRunsNeedingJobs(t.app.context().em.fork(), () => undefined)).map((r) => r.run.id);
+    expect(await needing()).not.toContain(run.id);
+    await new Promise((r) => setTimeout(r, REQUEUE_SETTLE_MS + 200));
+    expect(await needing()).toContain(run.id);
+  });
+});
 
 describe('Redis eviction policy', () => {
   let proc: ChildProcess | undefined;

@@ -9,8 +9,16 @@ import { pruneDeliveries, pruneEventsOfFinishedRuns, runsBehindInChat, runsBehin
  * the queue and put jobs back.
  */
 
+/**
+ * How long a run must be unchanged before a sweep may decide it has no job. Intake (and every
+ * step that schedules a next phase) commits first and adds the job right after: a sweep that
+ * looked in between would replace the job being added (and, had a worker taken it already,
+ * run the work twice).
+ */
+export const REQUEUE_SETTLE_MS = 2000;
+
 export async function openRunsNeedingJobs(em: EntityManager, approvalTimeoutMs: (run: DeployRun) => number | undefined): Promise<Array<{ run: RunSummary; needed: NeededJob }>> {
-  const runs = await unfinishedRuns(em, ['story', 'docs', 'deploy']);
+  const runs = await unfinishedRuns(em, ['story', 'docs', 'deploy'], REQUEUE_SETTLE_MS);
   return runs.flatMap((run) => {
     const needed = neededJob(run, approvalTimeoutMs);
     return needed ? [{ run, needed }] : [];

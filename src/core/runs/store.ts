@@ -309,9 +309,13 @@ export async function eventsAfter(em: EntityManager, run: Pick<RunSummary, 'id' 
   return rows.map((e) => toEvent(run, { seq: e.seq, stage: e.stage, status: e.status, progress: e.progress, message: e.message, data: e.data, at: e.at }));
 }
 
-/** Runs acknowledged but not finished: each needs a job (or a scheduled check) to move on. */
-export async function unfinishedRuns(em: EntityManager, kinds: readonly RunKind[]): Promise<RunSummary[]> {
-  const rows = await em.find(WorkflowRun, { status: { $in: [...OPEN_STATUSES] }, kind: { $in: [...kinds] } }, { orderBy: { id: 'asc' }, ...fresh });
+/**
+ * Runs acknowledged but not finished, and unchanged for `settledMs`: each needs a job (or a
+ * scheduled check) to move on. A run changed just now may be between its commit and its job.
+ */
+export async function unfinishedRuns(em: EntityManager, kinds: readonly RunKind[], settledMs = 0): Promise<RunSummary[]> {
+  const where = { status: { $in: [...OPEN_STATUSES] }, kind: { $in: [...kinds] }, ...(settledMs > 0 && { updatedAt: { $lt: new Date(Date.now() - settledMs) } }) };
+  const rows = await em.find(WorkflowRun, where, { orderBy: { id: 'asc' }, ...fresh });
   return rows.map(toRun);
 }
 
