@@ -198,10 +198,12 @@ describe('web app', () => {
     await page.locator('.action-result.ok', { hasText: 'Copied to the clipboard.' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(gherkin);
     await page.screenshot({ path: 'test-results/app-story.png', fullPage: true });
+    // The page itself shows the new state (no reload by the test, no fixed wait): the badge
+    // turns to accepted and the button goes.
     await page.getByRole('button', { name: 'Accept' }).click();
-    await page.locator('.action-result.ok').waitFor();
-    await page.reload();
-    expect(await page.locator('.summary .badge').first().textContent()).toBe('accepted');
+    await page.locator('.summary .badge', { hasText: 'accepted' }).waitFor();
+    expect(await page.locator('.summary').textContent()).toMatch(/accepted by /);
+    expect(await page.getByRole('button', { name: 'Accept' }).count()).toBe(0);
     await context.close();
   }, 60_000);
 

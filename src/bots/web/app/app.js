@@ -49,8 +49,9 @@
         api(method, b.getAttribute('data-post')).then(function (res) {
           b.disabled = false;
           out.className = 'action-result ' + (res.ok ? 'ok' : 'error');
-          // A removal changes the table it sits in: show the page as it now is.
-          if (res.ok && method === 'DELETE') return location.reload();
+          // A removal changes the table it sits in, an acceptance the story's state: show the page
+          // as it now is rather than a message beside a badge that still says the old state.
+          if (res.ok && (method === 'DELETE' || b.hasAttribute('data-refresh'))) return location.reload();
           out.textContent = res.ok ? b.getAttribute('data-done') + (res.body.run ? ' (' + res.body.run.ref + ')' : '') : res.body.message || 'That did not work.';
           if (res.ok && res.body.run) {
             var a = document.createElement('a'); a.href = '/runs/' + res.body.run.ref; a.textContent = ' Follow ' + res.body.run.ref;

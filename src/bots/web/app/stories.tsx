@@ -62,7 +62,7 @@ export async function storyPage({ ctx, actor, viewer, param }: PageCall) {
       </p>
       <p>{story.featureDescription}</p>
       <div class="actions">
-        {story.status === 'draft' && <button type="button" data-post={`/api/v1/stories/${story.id}/accept`} data-done="Accepted.">Accept</button>}
+        {story.status === 'draft' && <button type="button" data-post={`/api/v1/stories/${story.id}/accept`} data-done="Accepted." data-refresh>Accept</button>}
         {story.status !== 'accepted' && <button type="button" class="secondary" data-post={`/api/v1/stories/${story.id}/regenerate`} data-done="A new version is being written: see Runs.">Regenerate</button>}
         <a class="button secondary" href={`/stories/${story.id}/feature`} download={`story-${story.id}.feature`}>Download .feature</a>
         <button type="button" class="secondary" data-copy="gherkin-current">Copy</button>
