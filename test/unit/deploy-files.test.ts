@@ -7,8 +7,8 @@ import { parse } from 'yaml';
  * the README promises and what the code needs (config variables, health route, data folder).
  */
 const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, any>; volumes: Record<string, unknown> };
-const readme = readFileSync('README.md', 'utf8');
-const composeSection = readme.slice(readme.indexOf('### Running with Docker Compose'), readme.indexOf('## Tests'));
+const operations = readFileSync('docs/operations.md', 'utf8');
+const composeSection = operations.slice(operations.indexOf('## Running with Docker Compose'), operations.indexOf('## Metrics'));
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 const envExample = readFileSync('.env.example', 'utf8');
 const configSource = readFileSync('src/core/config.ts', 'utf8');
@@ -66,7 +66,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes).sort()).toEqual(['app-data', 'grafana-data', 'postgres-data', 'prometheus-data', 'redis-data']);
   });
 
-  it('the README walks through it: .env, autodevhub.yaml, up, logs web for the sign-in link', () => {
+  it('the operations guide walks through it: .env, autodevhub.yaml, up, logs web for the sign-in link', () => {
     const steps = ['cp .env.example .env', 'cp autodevhub.example.yaml autodevhub.yaml', 'docker compose up -d --build', 'docker compose logs web'];
     const at = steps.map((s) => composeSection.indexOf(s));
     expect(at.every((i) => i >= 0), JSON.stringify(at)).toBe(true);

@@ -1,6 +1,6 @@
 /**
  * The permission model: every action anyone can take, and the least role it needs. This table is
- * the matrix written in the README; `authorize` (authorize.ts) is the one place that reads it.
+ * the matrix written in docs/access.md; `authorize` (authorize.ts) is the one place that reads it.
  * Adding a verb is adding a row here and calling `authorize(ctx, actor, '<action>', resource)`
  * in the verb.
  *
@@ -77,7 +77,7 @@ export function ruleOf(action: Action): ActionRule {
   return ACTIONS[action];
 }
 
-/** The matrix as data (for the API and the README): each action, who may, and the token scope. */
+/** The matrix as data (for the API and docs/access.md): each action, who may, and the token scope. */
 export function permissionMatrix(): Array<{ action: Action; min: Level; scope: Scope | null; what: string; notes: string[] }> {
   return (Object.keys(ACTIONS) as Action[]).map((action) => {
     const r: ActionRule = ACTIONS[action];
