@@ -125,8 +125,10 @@ describe('OpenAI-compatible provider through the official SDK', () => {
 
   it('waits as Retry-After says on a 429 and then succeeds', async () => {
     const cookie = await start({ script: [{ status: 429, message: 'Rate limit reached', headers: { 'retry-after': '1' } }, { json: { story: STORY, refusal: null } }] });
-    const { run } = await consoleRun(t!, cookie, COMMAND);
+    const { run, events } = await consoleRun(t!, cookie, COMMAND);
     expect(run.status).toBe('succeeded');
+    // The SDK waited and retried inside one attempt of the job, not the job queue's backoff.
+    expect(events.some((e) => /Attempt \d of \d failed/.test(e.message))).toBe(false);
     expect(fake!.requests).toHaveLength(2);
     expect(fake!.requests[1]!.at - fake!.requests[0]!.at).toBeGreaterThanOrEqual(950);
   });
