@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/logger.js';
 import { ConfigError, loadConfig, type OpenAIConfig } from '../../src/core/config.js';
 import { STORY_FORMAT, readWrapped, strict, systemPrompt } from '../../src/integrations/openai/story-schema.js';
 import { costUsd, isLocalServer } from '../../src/integrations/openai/pricing.js';
@@ -123,5 +125,15 @@ describe('cost of an OpenAI-compatible call', () => {
     ['https://openrouter.example/api/v1', false],
   ])('%s is local: %s', (url, local) => {
     expect(isLocalServer(url)).toBe(local);
+  });
+});
+
+describe('OpenAI keys in the logs', () => {
+  it('scrubs anything shaped like an OpenAI key, whatever carried it into a line', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) });
+    logger.info({ err: 'Incorrect API key provided: sk-proj-AbCdEfGhIjKlMnOpQrStUvWx123' }, 'key sk-AbCdEfGhIjKlMnOpQrStUvWxYz0123 refused');
+    expect(lines.join('')).not.toMatch(/AbCdEfGh/);
+    expect(lines.join('')).toContain('[redacted]');
   });
 });
