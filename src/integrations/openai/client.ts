@@ -55,7 +55,8 @@ export async function complete(client: OpenAI, cfg: OpenAIConfig, body: ChatRequ
 }
 
 function classify(err: unknown, cfg: OpenAIConfig, timeoutMs: number, featureProbe: boolean): Error {
-  const who = describe(cfg);
+  const named = describe(cfg);
+  const who = named[0]!.toUpperCase() + named.slice(1);
   if (err instanceof OpenAI.APIUserAbortError || err instanceof OpenAI.APIConnectionTimeoutError) {
     return new PermanentFailure(`${who} did not answer within ${timeoutMs / 1000} s (OPENAI_TIMEOUT_MS). Check that it is running and the model is loaded, or raise OPENAI_TIMEOUT_MS for a slow local model.`);
   }
