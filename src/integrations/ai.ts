@@ -37,9 +37,6 @@ export function createAiAdapters(config: AppConfig, logger: Logger): AiAdapters 
     provider: createOfflineProvider(),
     docsWriter: createOfflineDocsWriter(),
     changeSummariser: createOfflineChangeSummariser(),
-    startup:
-      config.aiProvider === 'offline' && (config.anthropic || config.openai)
-        ? 'AI provider: offline generator (AI_PROVIDER=offline); stories are labelled so'
-        : 'AI provider: offline generator (no ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL set); stories are labelled so',
+    startup: 'AI provider: offline generator (AI_PROVIDER=offline, or none of ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL, AZURE_OPENAI_ENDPOINT set); its output is labelled so',
   };
 }
