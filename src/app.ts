@@ -11,8 +11,6 @@ import type { ChatAdapter, DisabledPlatform, PlatformAdapter } from './core/chat
 import type { StoryProvider } from './core/ai/provider.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { openDatabase, type Database } from './core/db/orm.js';
-import { createOfflineProvider } from './core/ai/offline.js';
-import { createClaudeProvider } from './core/ai/claude.js';
 import { createRedisStoryCache } from './core/stories/cache.js';
 import { syncProjects } from './core/projects/service.js';
 import { createRunIntake } from './core/runs/intake.js';
@@ -33,11 +31,8 @@ import { createChatWorker } from './jobs/chat/worker.js';
 import { requeueUnfinishedRuns, startSweeps } from './jobs/sweeps.js';
 import { createDeployWorker } from './jobs/deploy/worker.js';
 import { createDocsWorker } from './jobs/docs/worker.js';
-import { createOfflineDocsWriter } from './core/docs/writer.js';
-import { createClaudeDocsWriter } from './core/docs/claude.js';
 import { createGitHub } from './core/github/client.js';
-import { createOfflineChangeSummariser } from './core/deploys/changes.js';
-import { createClaudeChangeSummariser } from './core/deploys/changes-claude.js';
+import { createAiAdapters } from './integrations/ai.js';
 import { policyFor } from './core/deploys/policy.js';
 import { createIssueTrackers } from './core/exports/trackers.js';
 import { createJira } from './core/exports/jira.js';
@@ -126,14 +121,10 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     const limits = createRateLimits(fastRedis, config.queuePrefix, config.limits);
 
     const metrics = createMetrics();
-    const provider = measuredProvider(
-      opts.provider ?? (config.anthropic ? createClaudeProvider(config.anthropic) : createOfflineProvider()),
-      metrics.core,
-    );
-    if (provider.name === 'offline') {
-      logger.info('ANTHROPIC_API_KEY is not set: stories come from the offline generator, and are labelled so');
-    }
-    const docsWriter = measuredDocsWriter(config.anthropic ? createClaudeDocsWriter(config.anthropic) : createOfflineDocsWriter(), metrics.core);
+    const ai = createAiAdapters(config, logger);
+    logger.info({ aiProvider: config.aiProvider, model: ai.provider.model }, ai.startup);
+    const provider = measuredProvider(opts.provider ?? ai.provider, metrics.core);
+    const docsWriter = measuredDocsWriter(ai.docsWriter, metrics.core);
     const publisher = createRedisPublisher(fastRedis, config.queuePrefix);
     const notifications = Boolean(config.email) || config.projects.some((p) => p.webhooks.length > 0);
     const queues = createQueues(redis, config.queuePrefix, {
@@ -163,7 +154,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     };
     const github = 'disabled' in config.github ? undefined : createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl, logger, metrics: metrics.core, ...(opts.githubRetryAfterBaseMs !== undefined && { retryAfterBaseMs: opts.githubRetryAfterBaseMs }) });
     if ('disabled' in config.github) logger.info(`${config.github.disabled}; deploys and documentation updates are off`);
-    const changeSummariser = config.anthropic ? createClaudeChangeSummariser({ ...config.anthropic, logger }) : createOfflineChangeSummariser();
+    const changeSummariser = ai.changeSummariser;
     const trackers = createIssueTrackers({ github, jira: config.jira && createJira(config.jira), linear: config.linear && createLinear(config.linear) });
     const mailer = config.email && createSmtpMailer(config.email);
     if (mailer) cleanups.push(async () => mailer.close());

@@ -87,6 +87,23 @@ const envSchema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalUrl,
   ANTHROPIC_MODEL: z.preprocess(emptyToUndefined, z.string().default('claude-sonnet-5-5')),
+  AI_PROVIDER: z.preprocess(emptyToUndefined, z.enum(['claude', 'openai', 'offline']).optional()),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_MODEL: optionalString,
+  OPENAI_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(1_800_000).default(120_000)),
+  OPENAI_MAX_RETRIES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(10).default(2)),
+  OPENAI_PRICE_PER_MTOK: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\s*\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*$/, 'must be "input,output" US dollars per million tokens, e.g. 0.15,0.6 (0,0 for a model that costs nothing)')
+      .optional(),
+  ),
+  AZURE_OPENAI_ENDPOINT: optionalUrl,
+  AZURE_OPENAI_API_KEY: optionalString,
+  AZURE_OPENAI_API_VERSION: z.preprocess(emptyToUndefined, z.string().default('2024-10-21')),
+  AZURE_OPENAI_DEPLOYMENT: optionalString,
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://api.github.com')),
   GITHUB_WEBHOOK_SECRET: optionalString,
@@ -183,6 +200,10 @@ export interface AppConfig {
   teams: TeamsConfig | { disabled: string };
   github: { token: string; apiUrl: string; webhookSecret: string | undefined } | { disabled: string; apiUrl: string };
   anthropic: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
+  /** Who writes stories, documentation updates and change summaries (AI_PROVIDER, or chosen by which key is set). */
+  aiProvider: 'claude' | 'openai' | 'offline';
+  /** An OpenAI-compatible API (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio); undefined when not configured. */
+  openai: OpenAIConfig | undefined;
   jira: { baseUrl: string; email: string; apiToken: string } | undefined;
   linear: { apiKey: string; apiUrl: string } | undefined;
   /** Outgoing email (approval requests, outcomes); undefined: no email. */
@@ -205,6 +226,21 @@ export interface AppConfig {
   sessionTtlSeconds: number;
   /** Single sign-on through an OpenID Connect provider; undefined when not configured. */
   oidc: OidcConfig | undefined;
+}
+
+export interface OpenAIConfig {
+  /** Unset for local servers that need none (Ollama, vLLM without --api-key). */
+  apiKey: string | undefined;
+  /** Unset: OpenAI's own API. */
+  baseUrl: string | undefined;
+  /** The model name sent with each request (for Azure: the deployment, unless OPENAI_MODEL names the model). */
+  model: string;
+  /** One call's budget, the SDK's retries included. */
+  timeoutMs: number;
+  maxRetries: number;
+  /** US dollars per million tokens, from OPENAI_PRICE_PER_MTOK; undefined: looked up by model, 0 for a local server. */
+  price: { input: number; output: number } | undefined;
+  azure: { endpoint: string; apiVersion: string; deployment: string } | undefined;
 }
 
 export interface OidcConfig {
@@ -309,6 +345,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cidrs = e.WEBHOOK_ALLOW_PRIVATE_CIDRS.split(',').map((c) => c.trim()).filter(Boolean);
   for (const c of cidrs) if (!isCidr(c)) throw new ConfigError(`WEBHOOK_ALLOW_PRIVATE_CIDRS: "${c}" is not a CIDR like 127.0.0.1/32 or ::1/128`);
 
+  const aiProvider = aiProviderOf(e);
   const displayHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
   return {
     port: e.PORT,
@@ -343,6 +380,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     anthropic: e.ANTHROPIC_API_KEY
       ? { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL }
       : undefined,
+    aiProvider,
+    // Read only when chosen: a key left in the environment for another tool does not stop the start.
+    openai: aiProvider === 'openai' ? openaiConfig(e) : undefined,
     jira: e.JIRA_BASE_URL && e.JIRA_EMAIL && e.JIRA_API_TOKEN ? { baseUrl: e.JIRA_BASE_URL.replace(/\/$/, ''), email: e.JIRA_EMAIL, apiToken: e.JIRA_API_TOKEN } : undefined,
     linear: e.LINEAR_API_KEY ? { apiKey: e.LINEAR_API_KEY, apiUrl: e.LINEAR_API_URL } : undefined,
     email: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM } : undefined,
@@ -356,6 +396,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY === 'true' ? 1 : e.TRUST_PROXY === 'false' ? 0 : Number(e.TRUST_PROXY),
     sessionTtlSeconds: Math.round(e.SESSION_TTL_HOURS * 3600),
     oidc: oidcConfig(e),
+  };
+}
+
+/** AI_PROVIDER when set (and then its key must be there); else Claude if its key is set, else an OpenAI-compatible API if configured, else offline. */
+function aiProviderOf(e: z.infer<typeof envSchema>): AppConfig['aiProvider'] {
+  const openaiSet = Boolean(e.OPENAI_API_KEY || e.OPENAI_BASE_URL || e.AZURE_OPENAI_ENDPOINT);
+  if (e.AI_PROVIDER === 'claude' && !e.ANTHROPIC_API_KEY) throw new ConfigError('ANTHROPIC_API_KEY: required when AI_PROVIDER=claude');
+  if (e.AI_PROVIDER === 'openai' && !openaiSet) {
+    throw new ConfigError('OPENAI_API_KEY: AI_PROVIDER=openai needs OPENAI_API_KEY (OpenAI), OPENAI_BASE_URL (a local server such as Ollama or vLLM) or AZURE_OPENAI_ENDPOINT (Azure OpenAI)');
+  }
+  if (e.AI_PROVIDER) return e.AI_PROVIDER;
+  return e.ANTHROPIC_API_KEY ? 'claude' : openaiSet ? 'openai' : 'offline';
+}
+
+function openaiConfig(e: z.infer<typeof envSchema>): OpenAIConfig {
+  if (e.AZURE_OPENAI_ENDPOINT && !e.AZURE_OPENAI_DEPLOYMENT) throw new ConfigError('AZURE_OPENAI_DEPLOYMENT: required with AZURE_OPENAI_ENDPOINT (the name of the model deployment)');
+  if (e.AZURE_OPENAI_ENDPOINT && !e.AZURE_OPENAI_API_KEY && !e.OPENAI_API_KEY) throw new ConfigError('AZURE_OPENAI_API_KEY: required with AZURE_OPENAI_ENDPOINT');
+  const model = e.OPENAI_MODEL ?? e.AZURE_OPENAI_DEPLOYMENT;
+  // No default model: names differ between OpenAI, Ollama and vLLM, and a guessed one fails on the first story.
+  if (!model) throw new ConfigError('OPENAI_MODEL: required with OPENAI_API_KEY or OPENAI_BASE_URL (e.g. gpt-4.1-mini, or llama3.1:8b for Ollama)');
+  const [input, output] = (e.OPENAI_PRICE_PER_MTOK ?? '').split(',').map((v) => Number(v.trim()));
+  return {
+    apiKey: e.AZURE_OPENAI_ENDPOINT ? (e.AZURE_OPENAI_API_KEY ?? e.OPENAI_API_KEY) : e.OPENAI_API_KEY,
+    baseUrl: e.AZURE_OPENAI_ENDPOINT ? undefined : e.OPENAI_BASE_URL?.replace(/\/$/, ''),
+    model,
+    timeoutMs: e.OPENAI_TIMEOUT_MS,
+    maxRetries: e.OPENAI_MAX_RETRIES,
+    price: e.OPENAI_PRICE_PER_MTOK ? { input: input!, output: output! } : undefined,
+    azure: e.AZURE_OPENAI_ENDPOINT ? { endpoint: e.AZURE_OPENAI_ENDPOINT, apiVersion: e.AZURE_OPENAI_API_VERSION, deployment: e.AZURE_OPENAI_DEPLOYMENT! } : undefined,
   };
 }
 
@@ -401,6 +470,7 @@ export function secretsOf(config: AppConfig): string[] {
     'token' in config.github ? config.github.token : undefined,
     'webhookSecret' in config.github ? config.github.webhookSecret : undefined,
     config.anthropic?.apiKey,
+    config.openai?.apiKey,
     config.oidc?.clientSecret,
     config.jira?.apiToken,
     config.linear?.apiKey,

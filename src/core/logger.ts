@@ -55,6 +55,7 @@ const SECRET_PATTERNS: RegExp[] = [
   /eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/g, // JWTs: sessions, widget tokens, Bot Framework tokens
   /\bxox[abposr]-[\w-]{8,}/g, // Slack tokens
   /\bsk-ant-[\w-]{8,}/g, // Anthropic keys
+  /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/g, // OpenAI keys
   /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,})/g, // GitHub tokens
   /((?:[?&]|\b)(?:token|signature|sig|code|key)=)[^&\s"']{6,}/gi, // secrets in URLs (sign-in links)
   /(\/(?:webhooks|interactions)\/\d+\/)[\w.-]{20,}/g, // Discord interaction tokens in webhook URLs

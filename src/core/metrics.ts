@@ -60,6 +60,7 @@ export function measuredProvider(provider: StoryProvider, metrics: CoreMetrics):
 export function measuredDocsWriter(writer: DocsWriter, metrics: CoreMetrics): DocsWriter {
   return {
     name: writer.name,
+    label: writer.label,
     async write(input) {
       const started = performance.now();
       try {

@@ -32,10 +32,16 @@ describe('boundaries (AGENTS.md)', () => {
     }
   });
 
+  it('keeps the OpenAI SDK inside src/integrations/openai/ (the core speaks to models through its ports)', () => {
+    for (const file of files(root)) {
+      if (imports(file).some((i) => /^openai(\/|$)/.test(i))) expect(rel(file).startsWith('integrations/openai/'), `${rel(file)} imports the openai SDK`).toBe(true);
+    }
+  });
+
   it('keeps core free of bots, jobs, realtime, HTTP frameworks, queues and platform SDKs', () => {
     for (const file of files(join(root, 'core'))) {
       for (const i of imports(file)) {
-        const bad = /\/(bots|jobs|realtime)\//.test(i) || /^(hono|@hono\/|socket\.io|bullmq)/.test(i) || Object.values(PLATFORM_SDKS).some((sdk) => sdk.test(i));
+        const bad = /\/(bots|jobs|realtime|integrations)\//.test(i) || /^(hono|@hono\/|socket\.io|bullmq|openai)/.test(i) || Object.values(PLATFORM_SDKS).some((sdk) => sdk.test(i));
         expect(bad, `${rel(file)} imports ${i}`).toBe(false);
       }
     }

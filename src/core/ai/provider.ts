@@ -19,6 +19,8 @@ export interface GeneratedStory extends ProviderUsage {
   openQuestions?: string[];
   /** The output came as structure (Claude's tool call) and was rendered by us. */
   structured?: boolean;
+  /** How the structure was asked for, where a provider has several ways (json_schema, tools, json). */
+  outputMode?: string;
 }
 
 /** Project knowledge given to the provider: terms and the project's accepted stories. */
@@ -28,9 +30,9 @@ export interface StoryContext {
   examples?: Array<{ description: string; gherkin: string }>;
 }
 
-/** Where stories come from: Claude, or the offline generator when no API key is set. */
+/** Where stories come from: Claude, an OpenAI-compatible API, or the offline generator. */
 export interface StoryProvider {
-  /** 'claude' | 'offline' */
+  /** 'claude' | 'openai' | 'offline' */
   name: string;
   /** How the provider is shown to people: the Claude model name, or "offline generator". */
   label: string;
@@ -38,4 +40,11 @@ export interface StoryProvider {
   generate(description: string, context?: StoryContext): Promise<GeneratedStory>;
   /** One attempt to fix output the Gherkin parser rejected, given the parser's error. */
   repair(description: string, previous: string, parseError: string, context?: StoryContext): Promise<GeneratedStory>;
+}
+
+const PROVIDER_NAMES: Record<string, string> = { claude: 'Claude', openai: 'OpenAI-compatible' };
+
+/** Who wrote a story, as people read it: "offline generator", "Claude (model)", "OpenAI-compatible (model)". */
+export function writtenBy(provider: string, model: string): string {
+  return provider === 'offline' ? 'offline generator' : `${PROVIDER_NAMES[provider] ?? provider} (${model})`;
 }

@@ -1,6 +1,7 @@
 import { STAGES, type ApprovalState, type ChangeSummary, type RunStatus, type RunSummary, type Verification } from '../runs/model.js';
 import type { StoryRecord } from '../stories/store.js';
 import type { ExportRecord } from '../exports/store.js';
+import { writtenBy } from '../ai/provider.js';
 
 /**
  * How a run is presented, decided once for every platform. The cards in src/bots/<platform>/
@@ -78,7 +79,7 @@ export function needsInputView(run: RunSummary, prefix = '/autodevhub'): { missi
 }
 
 export function generatorLabel(story: Pick<StoryRecord, 'provider' | 'model'>): string {
-  return story.provider === 'offline' ? 'offline generator (no AI model)' : `Claude (${story.model})`;
+  return story.provider === 'offline' ? 'offline generator (no AI model)' : writtenBy(story.provider, story.model);
 }
 
 export function storyTitle(story: Pick<StoryRecord, 'gherkin'>, fallback = 'User story'): string {

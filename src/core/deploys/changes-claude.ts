@@ -1,12 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Logger } from 'pino';
 import type { ChangeSummary } from '../runs/model.js';
-import { offlineSummary, type ChangeSummariser } from './changes.js';
-
-const SYSTEM =
-  'You help an approver decide on a deployment. From the commits and changed files given, write at most three plain sentences: ' +
-  'what the deploy changes for users or operators, and what deserves a careful look (migrations, dependencies, infrastructure, CI). ' +
-  'State only what the facts show; no preamble, no Markdown, no lists.';
+import { offlineSummary, SUMMARY_INSTRUCTIONS, summaryPrompt, type ChangeSummariser } from './changes.js';
 
 /**
  * Claude writes the prose of the change summary; the facts (commits, areas, risks) stay ours. When
@@ -19,16 +14,8 @@ export function createClaudeChangeSummariser(opts: { apiKey: string; baseUrl?: s
     label,
     async summarise(facts: ChangeSummary): Promise<ChangeSummary> {
       if (facts.direction === 'first' || facts.direction === 'same') return { ...facts, summary: offlineSummary(facts), generator: 'offline summariser' };
-      const prompt = [
-        `Direction: ${facts.direction === 'rollback' ? 'rollback (these commits are taken out)' : 'forward'}; ${facts.commitCount} commit(s), ${facts.fileCount} file(s).`,
-        'Commits:',
-        ...facts.commits.map((c) => `- ${c.subject} (${c.author})`),
-        'Files by area:',
-        ...facts.areas.map((a) => `- ${a.area}: ${a.files} (${a.examples.join(', ')})`),
-        ...(facts.risks.length ? ['Risk notes:', ...facts.risks.map((r) => `- ${r.kind}: ${r.files.join(', ')}`)] : []),
-      ].join('\n');
       try {
-        const reply = await client.messages.create({ model: opts.model, max_tokens: 400, system: SYSTEM, messages: [{ role: 'user', content: prompt }] });
+        const reply = await client.messages.create({ model: opts.model, max_tokens: 400, system: SUMMARY_INSTRUCTIONS, messages: [{ role: 'user', content: summaryPrompt(facts) }] });
         const text = reply.content
           .filter((b): b is Anthropic.TextBlock => b.type === 'text')
           .map((b) => b.text)

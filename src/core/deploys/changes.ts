@@ -15,8 +15,26 @@ export interface CompareResult {
   url: string | null;
 }
 
+/** What any model is told when it writes the summary's prose (the same words for every provider). */
+export const SUMMARY_INSTRUCTIONS =
+  'You help an approver decide on a deployment. From the commits and changed files given, write at most three plain sentences: ' +
+  'what the deploy changes for users or operators, and what deserves a careful look (migrations, dependencies, infrastructure, CI). ' +
+  'State only what the facts show; no preamble, no Markdown, no lists.';
+
+/** The facts, as the model reads them. */
+export function summaryPrompt(facts: ChangeSummary): string {
+  return [
+    `Direction: ${facts.direction === 'rollback' ? 'rollback (these commits are taken out)' : 'forward'}; ${facts.commitCount} commit(s), ${facts.fileCount} file(s).`,
+    'Commits:',
+    ...facts.commits.map((c) => `- ${c.subject} (${c.author})`),
+    'Files by area:',
+    ...facts.areas.map((a) => `- ${a.area}: ${a.files} (${a.examples.join(', ')})`),
+    ...(facts.risks.length ? ['Risk notes:', ...facts.risks.map((r) => `- ${r.kind}: ${r.files.join(', ')}`)] : []),
+  ].join('\n');
+}
+
 export interface ChangeSummariser {
-  /** "offline summariser" or "Claude (model)". */
+  /** "offline summariser", "Claude (model)" or "OpenAI-compatible (model)". */
   readonly label: string;
   summarise(facts: ChangeSummary): Promise<ChangeSummary>;
 }

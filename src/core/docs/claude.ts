@@ -1,30 +1,22 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { PermanentFailure } from '../errors.js';
 import { TransientProviderError } from '../ai/claude.js';
-import { leftOutSection, type DocsWriter } from './writer.js';
+import { docsPrompt, DOCS_INSTRUCTIONS, leftOutSection, type DocsWriter } from './writer.js';
 
 /** Claude writes the changelog entry from the selected diff; the left-out list is ours, not its. */
 export function createClaudeDocsWriter(opts: { apiKey: string; baseUrl?: string | undefined; model: string }): DocsWriter {
   const client = new Anthropic({ apiKey: opts.apiKey, ...(opts.baseUrl && { baseURL: opts.baseUrl }), maxRetries: 0, timeout: 120_000 });
   return {
     name: 'claude',
+    label: `Claude (${opts.model})`,
     async write(input) {
-      const diff = input.selection.files.map((f) => `### ${f.filename} (${f.status})\n${f.patch ?? '(no textual diff)'}`).join('\n\n');
       let reply: Anthropic.Message;
       try {
         reply = await client.messages.create({
           model: opts.model,
           max_tokens: 2048,
-          system:
-            'You maintain a project changelog. From commits and a diff, write one Markdown changelog section: ' +
-            'a "## <date>: <range>" heading, then "### Changes" (user-visible changes), "### API" (exported symbols added, removed or changed). ' +
-            'Be factual: describe only what the diff shows. No preamble.',
-          messages: [
-            {
-              role: 'user',
-              content: `Repository ${input.repo}, range ${input.base}...${input.head}.\nCommits:\n${input.commits.map((c) => `- ${c.message.split('\n')[0]}`).join('\n')}\n\nDiff:\n${diff}`,
-            },
-          ],
+          system: DOCS_INSTRUCTIONS,
+          messages: [{ role: 'user', content: docsPrompt(input) }],
         });
       } catch (err) {
         if (err instanceof Anthropic.APIError && err.status !== undefined && err.status < 500 && err.status !== 429 && err.status !== 408) {

@@ -147,7 +147,7 @@ export async function generateDocs({ ctx, runId }: { ctx: CoreContext; runId: nu
     data: { selected: selection.files.map((f) => f.filename), skipped: selection.skipped },
   });
 
-  await step(ctx, run.id, { stage: 'generate', progress: 40, message: `Writing the documentation update with the ${ctx.docsWriter.name === 'offline' ? 'offline generator' : 'Claude'}` });
+  await step(ctx, run.id, { stage: 'generate', progress: 40, message: `Writing the documentation update with the ${ctx.docsWriter.label}` });
   const doc = await ctx.docsWriter.write({ repo, base, head, runRef: run.ref, commits: diff.commits, selection });
 
   const branch = docsBranch(head);

@@ -17,10 +17,24 @@ export interface DocsOutput {
   generator: string;
 }
 
-/** Where documentation text comes from: Claude, or the offline writer when no API key is set. */
+/** Where documentation text comes from: Claude, an OpenAI-compatible API, or the offline writer. */
 export interface DocsWriter {
   name: string;
+  /** How the writer is shown to people: "offline generator", "Claude (model)". */
+  label: string;
   write(input: DocsInput): Promise<DocsOutput>;
+}
+
+/** What any model is told when it writes a changelog entry (the same words for every provider). */
+export const DOCS_INSTRUCTIONS =
+  'You maintain a project changelog. From commits and a diff, write one Markdown changelog section: ' +
+  'a "## <date>: <range>" heading, then "### Changes" (user-visible changes), "### API" (exported symbols added, removed or changed). ' +
+  'Be factual: describe only what the diff shows. No preamble.';
+
+/** The commits and the selected diff, as the model reads them. */
+export function docsPrompt(input: DocsInput): string {
+  const diff = input.selection.files.map((f) => `### ${f.filename} (${f.status})\n${f.patch ?? '(no textual diff)'}`).join('\n\n');
+  return `Repository ${input.repo}, range ${input.base}...${input.head}.\nCommits:\n${input.commits.map((c) => `- ${c.message.split('\n')[0]}`).join('\n')}\n\nDiff:\n${diff}`;
 }
 
 export type SymbolChange = { name: string; kind: string; file: string; change: 'added' | 'removed' | 'changed' };
@@ -106,6 +120,7 @@ export function leftOutSection(selection: Selection): string[] {
 export function createOfflineDocsWriter(): DocsWriter {
   return {
     name: 'offline',
+    label: 'offline generator',
     async write(input) {
       const { files } = input.selection;
       const symbols = symbolChanges(files);

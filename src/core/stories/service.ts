@@ -1,7 +1,7 @@
 import type { Actor, CoreContext } from '../context.js';
 import { checkGherkin } from '../ai/gherkin.js';
 import { confidenceScore } from '../ai/confidence.js';
-import type { StoryContext } from '../ai/provider.js';
+import { writtenBy, type StoryContext } from '../ai/provider.js';
 import { assessDescription, type Refusal } from './assess.js';
 import { addUsage, finishNeedsInput, storyContextFor, usageOf, type Usage } from './run-story.js';
 import { cacheKey } from './cache.js';
@@ -77,6 +77,7 @@ interface Draft {
   openQuestions: string[];
   cachedFromStoryId?: number;
   repaired: boolean;
+  outputMode?: string;
 }
 
 /**
@@ -142,6 +143,7 @@ export async function generateStory({ ctx, runId }: { ctx: CoreContext; runId: n
         featureName: check.summary.featureName,
         scenarios: check.summary.scenarios.map((s) => s.name),
         repaired: draft.repaired,
+        ...(draft.outputMode && { outputMode: draft.outputMode }),
         ...(draft.cachedFromStoryId && { cachedFromStoryId: draft.cachedFromStoryId }),
       },
     });
@@ -168,11 +170,11 @@ async function draftStory(ctx: CoreContext, { description, projectKey }: { descr
   const generated = await ctx.provider.generate(description, context);
   const usage = usageOf(generated);
   if (generated.refusal) return { refusal: generated.refusal, usage };
-  return { gherkin: generated.gherkin, provider: ctx.provider.name, model: ctx.provider.model, usage, openQuestions: generated.openQuestions ?? [], repaired: false };
+  return { gherkin: generated.gherkin, provider: ctx.provider.name, model: ctx.provider.model, usage, openQuestions: generated.openQuestions ?? [], repaired: false, ...(generated.outputMode && { outputMode: generated.outputMode }) };
 }
 
 async function finish(ctx: CoreContext, run: StoryRun, story: StoryRecord): Promise<StoryRecord> {
-  const generator = story.provider === 'offline' ? 'offline generator' : `Claude (${story.model})`;
+  const generator = writtenBy(story.provider, story.model);
   const exported = await exportRequested(ctx, run, story);
   await transaction(ctx, async (tx) => {
     await step(tx, run.id, {

@@ -248,7 +248,7 @@
       );
     }
     if (run.story) {
-      var facts = 'Confidence ' + Number(run.story.confidence).toFixed(2) + ' · ' + (run.story.provider === 'offline' ? 'offline generator (no AI model)' : 'Claude (' + run.story.model + ')') + (run.story.cached ? ' · from cache' : '');
+      var facts = 'Confidence ' + Number(run.story.confidence).toFixed(2) + ' · ' + (run.story.provider === 'offline' ? 'offline generator (no AI model)' : (run.story.provider === 'claude' ? 'Claude' : 'OpenAI-compatible') + ' (' + run.story.model + ')') + (run.story.cached ? ' · from cache' : '');
       var usage = run.story.usage || {};
       if (usage.inputTokens != null) {
         facts += ' · ' + usage.inputTokens + ' in / ' + usage.outputTokens + ' out tokens';
