@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CliError, EXIT } from './exit.js';
+import { CliError, EXIT, NotSignedIn } from './exit.js';
 
 /**
  * Where the CLI keeps its tokens: one per server, in `<config folder>/autodevhub/credentials.json`
@@ -102,6 +102,6 @@ export function target(env: ClientEnv, flag?: string): Target {
   const url = serverUrl(env, flag);
   if (env.AUTODEVHUB_TOKEN) return { url, token: env.AUTODEVHUB_TOKEN, source: 'AUTODEVHUB_TOKEN' };
   const stored = read(credentialsFile(env)).servers[url];
-  if (!stored) throw new CliError(`Not signed in to ${url}: run \`autodevhub login ${url}\`, or set AUTODEVHUB_TOKEN.`, EXIT.notPermitted);
+  if (!stored) throw new NotSignedIn(`Not signed in to ${url}: run \`autodevhub login ${url}\`, or set AUTODEVHUB_TOKEN.`, url);
   return { url, token: stored.token, source: credentialsFile(env) };
 }

@@ -26,6 +26,17 @@ export class CliError extends Error {
   }
 }
 
+/** No token for this server. Whether the server can be reached at all is worth saying first. */
+export class NotSignedIn extends CliError {
+  override name = 'NotSignedIn';
+  constructor(
+    message: string,
+    readonly url: string,
+  ) {
+    super(message, EXIT.notPermitted);
+  }
+}
+
 /** How the server's refusal (HTTP status, and the error code of its JSON body) maps to an exit code. */
 export function exitForStatus(status: number, code?: string): ExitCode {
   // A feature the server is not set up for (e.g. no GITHUB_TOKEN): failed, not unreachable, so a

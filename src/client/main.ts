@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAccount } from './account.js';
 import { registerCompletion } from './completion.js';
-import { CliError, EXIT, type ExitCode } from './exit.js';
+import { CliError, EXIT, NotSignedIn, type ExitCode } from './exit.js';
 import type { Cli } from './io.js';
 import { chooseMode } from './output.js';
 import { registerRuns } from './runs.js';
@@ -49,6 +49,17 @@ export function createProgram(cli: Omit<Cli, 'globals' | 'mode'>, setCode: (code
   return program;
 }
 
+/** Why the server cannot be reached, or undefined when something answers there. */
+async function reachability(url: string): Promise<string | undefined> {
+  try {
+    await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) });
+    return undefined;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    return (err as Error).name === 'TimeoutError' ? 'no answer in 3 s' : (cause?.code ?? (err as Error).message);
+  }
+}
+
 /** Runs the CLI; resolves to the exit code. Errors are messages (never stacks) on stderr. */
 export async function runCli(argv: string[], cli: Omit<Cli, 'globals' | 'mode'>): Promise<ExitCode> {
   let code: ExitCode = EXIT.succeeded;
@@ -61,6 +72,14 @@ export async function runCli(argv: string[], cli: Omit<Cli, 'globals' | 'mode'>)
       // --help and --version end here too, successfully.
       return err.exitCode === 0 ? EXIT.succeeded : EXIT.usage;
     }
+    if (err instanceof NotSignedIn) {
+      // A mistyped --server is not a sign-in problem: say it cannot be reached (exit 5) first.
+      const unreachable = await reachability(err.url);
+      if (unreachable) {
+        cli.err.write(`autodevhub: Could not reach ${err.url} (${unreachable}). (You are not signed in there either.)\n`);
+        return EXIT.unreachable;
+      }
+    }
     if (err instanceof CliError) {
       cli.err.write(`autodevhub: ${err.message}\n`);
       return err.exitCode;
@@ -71,6 +90,13 @@ export async function runCli(argv: string[], cli: Omit<Cli, 'globals' | 'mode'>)
 }
 
 export async function main(): Promise<void> {
+  // `autodevhub runs | head -3`: the reader went away. That is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.succeeded);
+      throw err;
+    });
+  }
   const { AUTODEVHUB_URL, AUTODEVHUB_TOKEN, XDG_CONFIG_HOME, HOME } = process.env;
   const env = { ...(AUTODEVHUB_URL && { AUTODEVHUB_URL }), ...(AUTODEVHUB_TOKEN && { AUTODEVHUB_TOKEN }), ...(XDG_CONFIG_HOME && { XDG_CONFIG_HOME }), ...(HOME && { HOME }) };
   const code = await runCli(process.argv.slice(2), { env, out: process.stdout, err: process.stderr, stdin: process.stdin });

@@ -10,9 +10,15 @@ import { apiFor, runRef, type Action } from './verbs.js';
 const KINDS = ['story', 'docs', 'deploy'];
 const STATUSES = ['queued', 'running', 'waiting_approval', 'succeeded', 'failed', 'cancelled', 'needs_input'];
 
+function columns(ref: string, kind: string, status: string, stage: string, project: string, by: string, started: string, what: string): string {
+  return `${ref.padEnd(8)} ${kind.padEnd(6)} ${status.padEnd(16)} ${stage.padEnd(12)} ${project.padEnd(10)} ${by.padEnd(18)} ${started.padEnd(16)}  ${what}`.trimEnd();
+}
+
+const HEADER = columns('RUN', 'KIND', 'STATUS', 'STAGE', 'PROJECT', 'BY', 'STARTED (UTC)', 'WHAT');
+
 function runLine(r: Run): string {
   const what = r.input.description ? String(r.input.description).slice(0, 60) : '';
-  return `${r.ref.padEnd(8)} ${r.kind.padEnd(6)} ${r.status.padEnd(16)} ${(r.stage ?? '').padEnd(12)} ${(r.projectKey ?? '-').padEnd(10)} ${r.requestedBy.padEnd(18)} ${r.createdAt.slice(0, 16).replace('T', ' ')}  ${what}`;
+  return columns(r.ref, r.kind, r.status, r.stage ?? '', r.projectKey ?? '-', r.requestedBy, r.createdAt.slice(0, 16).replace('T', ' '), what);
 }
 
 interface RunsOptions {
@@ -34,7 +40,7 @@ async function listRuns(cli: Cli, opts: RunsOptions): Promise<ExitCode> {
   if (opts.by) q.set('requestedBy', opts.by);
   const { runs } = await apiFor(cli).get<{ runs: Run[] }>(`/api/v1/runs?${q}`);
   if (cli.mode() === 'json') for (const r of runs) printJson(cli, r);
-  else print(cli, runs.length ? runs.map(runLine).join('\n') : 'No runs match.');
+  else print(cli, runs.length ? [HEADER, ...runs.map(runLine)].join('\n') : 'No runs match.');
   return EXIT.succeeded;
 }
 

@@ -8,7 +8,7 @@ import { startFakeGitHub } from '../fakes/github-api.js';
 import { SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
 import { slackClick } from '../helpers/slack-clicks.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { client, jsonLines, startClient } from '../helpers/client-cli.js';
+import { CLIENT_BIN, client, jsonLines, startClient } from '../helpers/client-cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { getRun } from '../../src/core/runs/store.js';
 import { createApiToken } from '../../src/core/access/api-tokens.js';
@@ -351,6 +351,7 @@ describe('autodevhub CLI: deploys, approvals and watch', { timeout: 60_000 }, ()
   it('lists runs with filters, as lines and as JSON', async () => {
     const lines = await client(['runs', '--kind', 'deploy', '--status', 'cancelled'], as(readToken));
     expect(lines.code).toBe(0);
+    expect(lines.stdout.split('\n')[0]).toMatch(/^RUN\s+KIND\s+STATUS\s+STAGE\s+PROJECT\s+BY\s+STARTED \(UTC\)\s+WHAT$/);
     expect(lines.stdout).toMatch(/^R-\d+\s+deploy\s+cancelled\s+/m);
     const json = jsonLines((await client(['--json', 'runs', '--kind', 'story', '-n', '2'], as(readToken))).stdout);
     expect(json.length).toBe(2);
@@ -407,6 +408,21 @@ describe('autodevhub CLI: refusals', { timeout: 60_000 }, () => {
     const r = await client(['runs'], as(adminToken, url));
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(new RegExp(`^autodevhub: Could not reach ${url} \\(ECONNREFUSED\\)\\.\\n$`));
+    // Not signed in there either: the address is the problem to fix first, so still exit 5.
+    const unknown = await client(['runs', '--server', url], home());
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toMatch(new RegExp(`^autodevhub: Could not reach ${url} \\(ECONNREFUSED\\)\\. \\(You are not signed in there either\\.\\)\\n$`));
+  });
+
+  it('ends quietly when the reader of its output goes away (| head)', async () => {
+    const piped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const sh = execFile('bash', ['-c', `node ${JSON.stringify(CLIENT_BIN)} story ${STORY} | head -1`], { env: { PATH: process.env.PATH ?? '', ...as(adminToken) }, timeout: 45_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      sh.stdin?.end();
+    });
+    expect(piped.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(piped.stderr).not.toMatch(/EPIPE|at \S+ \(|Error/);
   });
 });
 
