@@ -68,7 +68,6 @@ export interface GitHubGateway {
   /** Readiness: the API answers with the token (GET /rate_limit, which costs no quota). */
   probe(signal: AbortSignal): Promise<{ remaining: number; limit: number }>;
   createIssue(repo: string, input: { title: string; body: string; labels: string[] }): Promise<{ number: number; url: string }>;
-  /** An issue labelled `label` whose body carries `marker`: one made earlier whose answer was lost. */
   /** The issue carrying `label` (exactly that label; never a match on text anyone can write). */
   findIssueByLabel(repo: string, label: string): Promise<{ number: number; url: string } | undefined>;
 }
