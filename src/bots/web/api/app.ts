@@ -11,8 +11,9 @@ import { authenticate, sameOriginOnly, type WebAuth } from '../auth.js';
 /**
  * The REST API's frame: one OpenAPIHono app for every /api/v1 route, so that each route's
  * request and response shapes are code (zod) and the OpenAPI 3.1 document is generated from them.
- * Around every route: URL sanity, authentication (bearer token or console session), the Origin
- * check for cookie-carried changes, a rate limit per token or session, and one error shape.
+ * Around every route: URL sanity, authentication (bearer token or console session, from the
+ * headers), the Origin check for cookie-carried changes, a rate limit per token or session, then
+ * the body (size, UTF-8, storable text) only for a caller who passed them all, and one error shape.
  */
 
 export interface ApiDeps {
