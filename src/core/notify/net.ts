@@ -50,7 +50,7 @@ export interface PostResult {
 
 /** POSTs `body` to `url`, refusing forbidden addresses; resolves with the status and the start of the answer. */
 export function guardedPost(url: string, body: string, headers: Record<string, string>, opts: { timeoutMs: number; allowedCidrs: string[] }): Promise<PostResult> {
-  return guardedRequest('POST', url, body, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, opts);
+  return guardedRequest('POST', url, body, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, opts).then(({ status, body: answer }) => ({ status, body: answer }));
 }
 
 export interface GetResult extends PostResult {
