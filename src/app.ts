@@ -267,7 +267,9 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
     let port: number | undefined;
     let signInUrl: string | undefined;
     let realtimeServer: Realtime | undefined;
-    const ready = () => readiness(readinessProbes(db, redis, github, platforms));
+    // Made once: the outside checks' cache lives as long as the process.
+    const probes = readinessProbes(db, redis, github, platforms, config.readyzCacheMs);
+    const ready = () => readiness(probes);
     if (config.role === 'worker') {
       // A worker serves only /healthz, /readyz and /metrics, for its container's health check and Prometheus.
       const health = createAdaptorServer({ fetch: createHttpApp({ logger, platforms: [], web: new Hono(), metrics, ready }).fetch }) as HttpServer;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -55,6 +55,10 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
 
 export async function backupPostgres(databaseUrl: string, file: string): Promise<void> {
   const { url, env } = libpq(databaseUrl);
+  // The dump holds every secret the database does: readable by its owner only, from its first
+  // byte (pg_dump keeps the mode of a file that exists; one left from before is narrowed first).
+  closeSync(openSync(file, 'w', 0o600));
+  chmodSync(file, 0o600);
   await run('pg_dump', ['--format=custom', '--no-owner', '--no-privileges', `--file=${file}`, `--dbname=${url}`], env);
 }
 

@@ -8,10 +8,10 @@ import type { DisabledPlatform, PlatformAdapter } from './core/chat/adapter.js';
 import { approvalsWaiting } from './core/runs/queries.js';
 import type { Queues } from './jobs/queues.js';
 import type { Metrics } from './metrics.js';
-import type { Probe } from './readiness.js';
+import { cachedProbe, type Probe } from './readiness.js';
 
 /** What /readyz checks: the database and Redis (needed), and each configured outside service. */
-export function readinessProbes(db: Database, redis: Redis, github: GitHubGateway | undefined, platforms: Array<PlatformAdapter | DisabledPlatform>): Probe[] {
+export function readinessProbes(db: Database, redis: Redis, github: GitHubGateway | undefined, platforms: Array<PlatformAdapter | DisabledPlatform>, outsideCacheMs = 0): Probe[] {
   const probes: Probe[] = [
     {
       name: 'database',
@@ -30,9 +30,10 @@ export function readinessProbes(db: Database, redis: Redis, github: GitHubGatewa
       },
     },
   ];
-  if (github) probes.push({ name: 'github', critical: false, check: (signal) => github.probe(signal) });
+  // Outside services are asked at most once per `outsideCacheMs`: /readyz is unauthenticated.
+  if (github) probes.push(cachedProbe({ name: 'github', critical: false, check: (signal) => github.probe(signal) }, outsideCacheMs));
   for (const p of platforms) {
-    if (!('disabled' in p) && p.probe) probes.push({ name: p.platform, critical: false, check: (signal) => p.probe!(signal) });
+    if (!('disabled' in p) && p.probe) probes.push(cachedProbe({ name: p.platform, critical: false, check: (signal) => p.probe!(signal) }, outsideCacheMs));
   }
   return probes;
 }

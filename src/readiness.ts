@@ -22,6 +22,32 @@ export interface Readiness {
   checks: Record<string, { status: CheckStatus; ms: number; error?: string }>;
 }
 
+/**
+ * A probe whose outcome (answer or failure) is reused for `ttlMs`: outside services are asked at
+ * most once per that time, however often /readyz is called (it needs no authentication). Calls
+ * while a check is under way share it.
+ */
+export function cachedProbe(probe: Probe, ttlMs: number): Probe {
+  if (ttlMs <= 0) return probe;
+  let last: { at: number; outcome: Promise<unknown> } | undefined;
+  return {
+    ...probe,
+    check(signal) {
+      if (!last || performance.now() - last.at > ttlMs) {
+        // Not tied to one caller's abort: the outcome is shared, each caller waits within its own limit.
+        const outcome = Promise.resolve().then(() => probe.check(AbortSignal.timeout(5_000)));
+        outcome.catch(() => undefined);
+        last = { at: performance.now(), outcome };
+      }
+      const mine = last.outcome;
+      return new Promise((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        mine.then(resolve, reject);
+      });
+    },
+  };
+}
+
 export async function readiness(probes: Probe[], limitMs = 800): Promise<Readiness> {
   const results = await Promise.all(
     probes.map(async (p) => {

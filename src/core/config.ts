@@ -129,6 +129,7 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(60_000).default(10_000)),
   WEBHOOK_ATTEMPTS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(20).default(6)),
   WEBHOOK_BACKOFF_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(10).max(3_600_000).default(10_000)),
+  READYZ_CACHE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(300).default(10)),
   RATE_LIMIT_COMMANDS: rate('30/1m'),
   RATE_LIMIT_API: rate('300/1m'),
   RATE_LIMIT_SIGNIN: rate('20/1m'),
@@ -210,6 +211,8 @@ export interface AppConfig {
   email: { smtpUrl: string; from: string } | undefined;
   /** Outgoing webhooks: private addresses are refused unless inside these CIDRs. */
   webhooks: { allowPrivateCidrs: string[]; timeoutMs: number; attempts: number; backoffMs: number };
+  /** /readyz answers outside services' checks (GitHub, Slack, Discord) from this long ago, so probes cost them nothing. */
+  readyzCacheMs: number;
   admins: string[];
   projects: ProjectConfig[];
   /** People's email addresses by handle. */
@@ -387,6 +390,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     linear: e.LINEAR_API_KEY ? { apiKey: e.LINEAR_API_KEY, apiUrl: e.LINEAR_API_URL } : undefined,
     email: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM } : undefined,
     webhooks: { allowPrivateCidrs: cidrs, timeoutMs: e.WEBHOOK_TIMEOUT_MS, attempts: e.WEBHOOK_ATTEMPTS, backoffMs: e.WEBHOOK_BACKOFF_MS },
+    readyzCacheMs: Math.round(e.READYZ_CACHE_SECONDS * 1000),
     admins: file.admins,
     projects,
     emails: file.emails,

@@ -18,7 +18,7 @@ export interface FakeLinearIssue {
 export async function startFakeLinear(opts: { apiKey: string; teams: string[] }) {
   const issues: FakeLinearIssue[] = [];
   let lastSyncId = 100;
-  const hooks: { delayMs?: number } = {};
+  const hooks: { delayMs?: number; failCreateOnce?: boolean } = {};
   const gqlError = (res: Parameters<typeof sendJson>[0], status: number, type: string, message: string) =>
     sendJson(res, status, { errors: [{ message, extensions: { type, code: type.toUpperCase().replace(/ /g, '_'), userPresentableMessage: message } }] });
   const fake = await startFakeServer(async (req, res) => {
@@ -34,12 +34,19 @@ export async function startFakeLinear(opts: { apiKey: string; teams: string[] })
       sharedAccess: { isShared: false, sharedWithCount: 0, viewerHasOnlySharedAccess: false, disallowedIssueFields: [], sharedWithUsers: [] },
     });
     if (op === 'createIssue') {
-      const input = variables.input as { teamId: string; title: string; description?: string };
+      const input = variables.input as { id?: string; teamId: string; title: string; description?: string };
       if (!opts.teams.includes(input.teamId)) return gqlError(res, 200, 'invalid input', 'Argument Validation Error: teamId must be a UUID of a team you can access');
       if (hooks.delayMs) await new Promise((r) => setTimeout(r, hooks.delayMs));
       const n = issues.length + 1;
-      const issue: FakeLinearIssue = { id: `issue-${n}-uuid`, identifier: `ENG-${n}`, teamId: input.teamId, title: input.title, description: input.description ?? '', url: `https://linear.app/acme/issue/ENG-${n}` };
+      // Linear takes a client-chosen UUID as the issue's id, and refuses one that exists.
+      if (input.id && issues.some((i) => i.id === input.id)) return gqlError(res, 200, 'invalid input', 'Argument Validation Error: id already exists');
+      const issue: FakeLinearIssue = { id: input.id ?? `issue-${n}-uuid`, identifier: `ENG-${n}`, teamId: input.teamId, title: input.title, description: input.description ?? '', url: `https://linear.app/acme/issue/ENG-${n}` };
       issues.push(issue);
+      if (hooks.failCreateOnce) {
+        // Made on Linear's side, but the answer is lost on the way back.
+        hooks.failCreateOnce = false;
+        return sendJson(res, 502, { message: 'Bad gateway' });
+      }
       return sendJson(res, 200, { data: { issueCreate: { __typename: 'IssuePayload', lastSyncId: lastSyncId++, issue: { id: issue.id }, success: true } } });
     }
     if (op === 'issue') {

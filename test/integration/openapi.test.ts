@@ -149,6 +149,7 @@ describe('every operation answers as documented', () => {
     expect((await call('POST', `/api/v1/people/${id}/sign-out-everywhere`)).body).toEqual({ sessionsEnded: 0 });
     // A chat identity joins a console person, in the console: a token is refused.
     expect((await call('POST', '/api/v1/me/identities', { body: { code: 'not-a-real-code-at-all' } })).body.message).toMatch(/Open the link in the console/);
+    expect((await call('POST', '/api/v1/me/identities/preview', { body: { code: 'not-a-real-code-at-all' } })).body.message).toMatch(/Open the link in the console/);
 
     const ann = (await createApiToken({ ctx: t.app.context(), actor: { id: 'slack:UANN', platform: 'web', channel: null } }, { name: 'ann', scopes: ['read', 'admin'] })).token;
     expect((await call('GET', '/api/v1/people', { token: ann })).status).toBe(403);

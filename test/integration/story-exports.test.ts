@@ -130,7 +130,7 @@ describe('Create issue on a story, in each tracker', () => {
     expect(gh.body).toMatch(/## Acceptance criteria\n- \[ \] /);
     expect(gh.body).toContain('```gherkin\nFeature: ');
     expect(gh.body).toMatch(/<!-- AutoDevHub-Story: \d+ -->/);
-    expect(gh.labels).toEqual(['autodevhub', 'story']);
+    expect(gh.labels).toEqual(['autodevhub', expect.stringMatching(/^autodevhub-story-\d+$/), 'story']);
     const j = jira.issues.at(-1)!;
     expect(j.issueType).toBe('Story');
     const nodes = (j.description.content as Array<{ type: string; attrs?: { language?: string } }>).map((n) => n.type);
@@ -197,6 +197,36 @@ describe('exports through the API', () => {
     const audit: Array<{ action: string }> = await t.app.context().em.getConnection().execute(`select action from audit_logs where target = ? order by id`, [`story:${storyId}`]);
     expect(audit.map((r) => r.action)).toEqual(['story.generated', 'story.issue_failed', 'story.issue_created']);
   }, 40_000);
+
+  it('finds the issue a lost attempt made by its exact key, never by text: GitHub by its story label, Linear by its own id', async () => {
+    // GitHub: story N's lost issue, then story N0's issue and a reporter's issue quoting N's marker.
+    const gh = await storyIn('C0WEB', 'story As a buyer I want to compare two products so that I pick the better one');
+    github.hooks.issueDelayMs = 0;
+    github.hooks.failIssueOnce = true;
+    expect((await fetch(`${t.url}/api/v1/stories/${gh.storyId}/issue`, { method: 'POST', headers: { cookie } })).status).toBe(503);
+    const lost = github.issues.at(-1)!;
+    expect(lost.labels).toContain(`autodevhub-story-${gh.storyId}`);
+    const number = () => Math.max(...github.issues.filter((i) => i.repo === 'acme/web').map((i) => i.number)) + 1;
+    github.issues.push({ repo: 'acme/web', number: number(), title: 'Story N0', body: `x\n<!-- AutoDevHub-Story: ${gh.storyId}0 -->\n`, labels: ['autodevhub', `autodevhub-story-${gh.storyId}0`] });
+    github.issues.push({ repo: 'acme/web', number: number(), title: 'Looks like yours', body: `Steal me: AutoDevHub-Story: ${gh.storyId}\n<!-- AutoDevHub-Story: ${gh.storyId} -->`, labels: ['autodevhub'] });
+    const retried = await fetch(`${t.url}/api/v1/stories/${gh.storyId}/issue`, { method: 'POST', headers: { cookie } });
+    expect(retried.status).toBe(201);
+    expect(((await retried.json()) as { export: { url: string } }).export.url).toBe(`https://github.com/acme/web/issues/${lost.number}`);
+
+    // Linear: someone wrote the story's marker into a description before the lost attempt.
+    const lin = await storyIn('C0MOB', 'story As a shopper I want to save my cart so that I can buy later');
+    const forged = { id: 'forged-uuid', identifier: 'ENG-900', teamId: 'team-mobile', title: 'Forged', description: `AutoDevHub-Story: ${lin.storyId}`, url: 'https://linear.app/acme/issue/ENG-900' };
+    linear.issues.push(forged);
+    linear.hooks.delayMs = 0;
+    linear.hooks.failCreateOnce = true;
+    expect((await fetch(`${t.url}/api/v1/stories/${lin.storyId}/issue`, { method: 'POST', headers: { cookie } })).status).toBe(503);
+    const made = linear.issues.at(-1)!;
+    expect(made.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const again = await fetch(`${t.url}/api/v1/stories/${lin.storyId}/issue`, { method: 'POST', headers: { cookie } });
+    expect(again.status).toBe(201);
+    expect(((await again.json()) as { export: { url: string } }).export.url).toBe(made.url);
+    expect(linear.issues.filter((i) => i.description.includes(`AutoDevHub-Story: ${lin.storyId} `))).toHaveLength(1);
+  }, 60_000);
 
   it('refuses to export a story that belongs to no project, and answers bad ids', async () => {
     const { post, storyId } = await storyIn('C0NONE', 'story As a reader I want to bookmark articles so that I can read them later');

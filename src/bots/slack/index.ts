@@ -3,7 +3,7 @@ import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { logContext } from '../../core/logger.js';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, PlatformAdapter } from '../../core/chat/adapter.js';
+import { ChatGoneError, type ChatAdapter, type PlatformAdapter } from '../../core/chat/adapter.js';
 import type { SlackConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import { runCommand, type CommandReply } from '../../core/commands/run-command.js';
@@ -26,6 +26,9 @@ export interface SlackAdapterOptions {
 }
 
 export type SlackAdapter = PlatformAdapter & { chat: ChatAdapter };
+
+/** Slack errors after which nothing this bot sends to the channel will land: the render gives up. */
+const GONE = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'account_inactive', 'invalid_auth', 'token_revoked', 'restricted_action']);
 
 /** Thread and message references: slack:<channel>:<ts>. */
 export function encodeRef(channel: string, ts: string): string {
@@ -101,7 +104,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     // The id the person is shown is the one on every log line of this request.
     const requestId = logContext().requestId ?? randomUUID();
     // Direct messages (D…) are nobody's channel: nothing is linked or deployed from them.
-    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}`, direct: command.channel_id.startsWith('D'), privateReplies: true };
+    const actor: Actor = { id: `slack:${command.user_id}`, platform: 'slack', channel: `slack:${command.channel_id}`, direct: command.channel_id.startsWith('D'), privateReplies: true, ...(typeof body.user_name === 'string' && { displayName: body.user_name }) };
     try {
       const reply = await runCommand(
         { ctx: opts.context(), actor },
@@ -204,6 +207,35 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
     opts.logger.error({ err }, 'Slack handler error');
   });
 
+  /**
+   * Edits a message in place. Someone deleted it (`message_not_found`): false, and the caller
+   * posts a new one instead of editing a message that will never come back. A channel the bot
+   * can no longer write to is given up on (ChatGoneError), not retried forever.
+   */
+  async function edited(channel: string, ts: string, message: object, what: string): Promise<boolean> {
+    try {
+      await client.chat.update({ channel, ts, ...message } as never);
+      return true;
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if (code === 'message_not_found') {
+        opts.logger.warn({ channel, ts, what }, 'Slack message was deleted: posting a new one');
+        return false;
+      }
+      if (code && GONE.has(code)) throw new ChatGoneError(`Slack refused to edit the ${what} in ${channel}: ${code}`);
+      throw err;
+    }
+  }
+  const posting = async <T>(channel: string, what: string, post: () => Promise<T>): Promise<T> => {
+    try {
+      return await post();
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if (code && GONE.has(code)) throw new ChatGoneError(`Slack refused to post the ${what} in ${channel}: ${code}`);
+      throw err;
+    }
+  };
+
   const chat: ChatAdapter = {
     platform: 'slack',
     async upsertRunMessage(view) {
@@ -211,15 +243,19 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const message = runMessage(run, webUrl);
       if (run.threadRef) {
         const { channel, ts } = decodeRef(run.threadRef);
-        await client.chat.update({ channel, ts, ...message } as never);
-        return run.threadRef;
+        if (await edited(channel, ts, message, 'run message')) return run.threadRef;
+        // Posted again where it was (its thread, if it was a reply), saying why it is new.
+        const threadTs = run.kind === 'story' || run.kind === 'deploy' ? run.input.threadTs : undefined;
+        const reposted = { ...message, text: `${message.text} (posted again: the earlier message was deleted)` };
+        const posted = await posting(channel, 'run message', () => client.chat.postMessage({ channel, ...reposted, ...(threadTs && { thread_ts: threadTs }) } as never));
+        return encodeRef(posted.channel ?? channel, posted.ts!);
       }
       const channel = run.channel?.replace(/^slack:/, '');
       if (!channel) throw new Error(`${run.ref} has no Slack channel`);
       // A regenerated story and an automatic rollback answer in the thread they came from.
       const followed = view.followsMessageRef?.startsWith('slack:') ? decodeRef(view.followsMessageRef).ts : undefined;
       const threadTs = (run.kind === 'story' || run.kind === 'deploy' ? run.input.threadTs : undefined) ?? followed;
-      const posted = await client.chat.postMessage({ channel, ...message, ...(threadTs && { thread_ts: threadTs }) } as never);
+      const posted = await posting(channel, 'run message', () => client.chat.postMessage({ channel, ...message, ...(threadTs && { thread_ts: threadTs }) } as never));
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
     async postStory(view, runMessageRef) {
@@ -234,8 +270,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const message = approvalMessage(run, approvals, webUrl);
       if (existingRef) {
         const { channel, ts } = decodeRef(existingRef);
-        await client.chat.update({ channel, ts, ...message } as never);
-        return existingRef;
+        if (await edited(channel, ts, message, 'approval message')) return existingRef;
       }
       const { channel, ts } = decodeRef(runMessageRef);
       const posted = await client.chat.postMessage({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message } as never);

@@ -80,9 +80,23 @@
   var code = location.pathname === '/link' ? new URLSearchParams(location.search).get('code') : null;
   if (code) {
     document.body.classList.add('linking');
-    document.getElementById('link-confirm').addEventListener('click', function () {
-      api('POST', '/api/v1/me/identities', { code: code }).then(function (res) {
-        document.getElementById('link-result').textContent = res.ok ? 'Linked ' + res.body.linked + '.' : res.body.message;
+    var shown = null;
+    var confirmButton = document.getElementById('link-confirm');
+    confirmButton.disabled = true;
+    // Say which identity, on which platform, before anything is linked; warn when it looks like someone else's.
+    api('POST', '/api/v1/me/identities/preview', { code: code }).then(function (res) {
+      var what = document.getElementById('link-what');
+      if (!res.ok) { what.textContent = res.body.message; return; }
+      shown = res.body.identity;
+      what.textContent = 'This link joins the ' + res.body.platform + ' identity ' + res.body.identity + (res.body.displayName ? ' (' + res.body.displayName + ')' : '') + ' to your account: whatever it asks for in chat will count as you.';
+      var warnings = document.getElementById('link-warnings');
+      warnings.textContent = '';
+      res.body.warnings.forEach(function (w) { var li = document.createElement('li'); li.textContent = w; warnings.appendChild(li); });
+      confirmButton.disabled = false;
+    });
+    confirmButton.addEventListener('click', function () {
+      api('POST', '/api/v1/me/identities', { code: code, identity: shown }).then(function (res) {
+        document.getElementById('link-result').textContent = res.ok ? 'Linked ' + res.body.linked + ' (' + res.body.platform + ').' : res.body.message;
         if (res.ok) history.replaceState(null, '', '/');
       });
     });

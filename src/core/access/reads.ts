@@ -42,8 +42,17 @@ export async function readableRuns(ctx: Ctx, actor: Actor, filter: ListRunsFilte
 export async function readableRun(ctx: Ctx, actor: Actor, ref: string | number): Promise<RunSummary> {
   const run = typeof ref === 'number' ? await findRun(ctx.em, ref) : /^R-?\d{1,9}$/i.test(ref) ? await findRun(ctx.em, ref) : undefined;
   if (!run) throw new NotFoundError(`There is no run ${String(ref).slice(0, 40)}; runs are named like R-1042.`);
+  // An approver may see the deploys they may decide, whatever their role in the project.
+  if (await approverOf(ctx, actor, run)) return run;
   await authorize(ctx, actor, 'run.read', { run });
   return run;
+}
+
+/** The actor is a named approver of the environment this deploy goes to, and may read. */
+async function approverOf(ctx: Ctx, actor: Actor, run: RunSummary): Promise<boolean> {
+  if (run.kind !== 'deploy' || (actor.scopes && !actor.scopes.includes('read'))) return false;
+  const decision = await can(ctx, actor, 'deploy.approve', { run, environment: run.input.environment });
+  return decision.allowed && decision.via === 'approver';
 }
 
 export async function readableRunDetail(ctx: Ctx, actor: Actor, ref: string): Promise<{ run: RunSummary; events: RunEventMessage[]; story: StoryRecord | null; exports: ExportRecord[] }> {
@@ -82,7 +91,9 @@ export async function liveDeployments(ctx: Ctx, actor: Actor, projectKey: string
 
 /** Deploys waiting for a decision the actor may take (the same check the approve verb makes first). */
 export async function decidableApprovals(ctx: Ctx, actor: Actor): Promise<RunSummary[]> {
-  const waiting = await readableRuns(ctx, actor, { status: 'waiting_approval', limit: 200 });
+  requireScope(actor, 'run.read');
+  // Every waiting deploy, not only those of the actor's projects: an approver needs no role there.
+  const waiting = await listRuns(ctx.em, { status: 'waiting_approval', kind: 'deploy', limit: 200 });
   const decisions = await Promise.all(waiting.map((run) => can(ctx, actor, 'deploy.approve', { run, environment: run.kind === 'deploy' ? run.input.environment : undefined })));
   return waiting.filter((_, i) => decisions[i]!.allowed);
 }

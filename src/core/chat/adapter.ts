@@ -43,6 +43,14 @@ export interface ChatAdapter {
   postNotice?(view: RunView, channel: string): Promise<string>;
 }
 
+/**
+ * The platform will never take this render (the channel is gone, the bot was removed): the run's
+ * chat view is given up on (said in the log), not retried by every sweep.
+ */
+export class ChatGoneError extends Error {
+  override name = 'ChatGoneError';
+}
+
 export class NotImplementedError extends Error {
   override name = 'NotImplementedError';
 }

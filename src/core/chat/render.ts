@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import type { ChatAdapter, RunView } from './adapter.js';
+import { ChatGoneError, type ChatAdapter, type RunView } from './adapter.js';
 import { chatState, getRun, markChatRendered, noteResultOnce, saveChatRef, setThreadRef, findRun } from '../runs/store.js';
 import { findStoryByRun, setStoryMessageRef, type StoryRecord } from '../stories/store.js';
 import { channelsOfProject } from '../projects/store.js';
@@ -27,7 +27,7 @@ export async function storyExtras(em: EntityManager, story: Pick<StoryRecord, 'i
   return storyExportView(story, options, await exportsOfStory(em, story.id));
 }
 
-export type RenderOutcome = 'up to date' | 'rendered' | 'no chat';
+export type RenderOutcome = 'up to date' | 'rendered' | 'no chat' | 'gave up';
 
 /** Chat already shows event `seq` (or a later one) of the run. */
 export async function chatShows(em: EntityManager, runId: number, seq: number): Promise<boolean> {
@@ -64,14 +64,29 @@ export async function renderRunInChat(deps: RenderDeps, runId: number): Promise<
     if (view.story) view.storyExports = await storyExtras(em, view.story, project, Boolean(deps.githubOn));
   }
   if (run.kind === 'deploy' && isFinal(run.status)) view.actions = outcomeActions(run, nextEnvironment(project, run.input.environment));
+  try {
+    await renderWith(deps, adapter, view);
+  } catch (err) {
+    if (!(err instanceof ChatGoneError)) throw err;
+    // Bounded: the platform will not take it, so this state is not tried again (the next event tries once more).
+    deps.logger.warn({ run: run.ref, err: err.message }, 'chat gave up on this run: the platform refuses its messages');
+    await markChatRendered(em, runId, run.lastSeq);
+    return 'gave up';
+  }
+  await markChatRendered(em, runId, run.lastSeq);
+  return 'rendered';
+}
+
+async function renderWith(deps: RenderDeps, adapter: ChatAdapter, view: RunView & { story?: StoryRecord | undefined }): Promise<void> {
+  const { em } = deps;
+  const { run } = view;
+  const runId = run.id;
   const ref = await adapter.upsertRunMessage(view);
   if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
   if (view.story && !view.story.metadata.messageRef) {
     await setStoryMessageRef(em, view.story.id, await adapter.postStory({ ...view, story: view.story }, ref));
   }
   if (run.kind === 'deploy' || run.kind === 'docs') await renderExtras(deps, adapter, view, ref);
-  await markChatRendered(em, runId, run.lastSeq);
-  return 'rendered';
 }
 
 /** The approval message (deploys; edited as decisions come in) and, once, the outcome. */

@@ -68,10 +68,12 @@ export async function decideApproval({ ctx, actor }: { ctx: CoreContext; actor: 
   }
   const { run, policy } = check;
   const person = await personOf(ctx.em, actor.id);
-  const outcome = await transaction(ctx, async (tx): Promise<Outcome | 'duplicate'> => {
+  const outcome = await transaction(ctx, async (tx): Promise<Outcome | 'duplicate' | { closed: string }> => {
     // Concurrent decisions on one run take turns: each counts the ones committed before it, so
-    // the decision that reaches the required number is the one that moves the run on.
-    await lockRun(tx.em, run.id);
+    // the decision that reaches the required number is the one that moves the run on. One that
+    // finds the wait already over (rejected, expired, cancelled meanwhile) records nothing.
+    const status = await lockRun(tx.em, run.id);
+    if (status !== 'waiting_approval') return { closed: status ?? 'gone' };
     if (!(await insertDecision(tx.em, { runId: run.id, approver: actor.id, person, decision: input.decision, reason: input.reason ?? null, source }))) return 'duplicate';
     await audit(tx, { actor: actor.id, action: input.decision === 'approve' ? 'deploy.approved' : 'deploy.rejected', target: run.ref, source, data: { reason: input.reason ?? null } });
     return applyDecision(tx, actor, run, policy, input);
@@ -79,6 +81,10 @@ export async function decideApproval({ ctx, actor }: { ctx: CoreContext; actor: 
   if (outcome === 'duplicate') {
     await audit(ctx, { actor: actor.id, action: `deploy.${input.decision}_refused`, target: run.ref, source, data: { reason: 'already decided' } });
     throw new ConflictError(`You have already decided on ${run.ref}.`);
+  }
+  if (typeof outcome === 'object') {
+    await audit(ctx, { actor: actor.id, action: `deploy.${input.decision}_refused`, target: run.ref, source, data: { reason: 'not waiting' } });
+    throw new ConflictError(`${run.ref} is not waiting for approval (it is ${outcome.closed.replace('_', ' ')}).`);
   }
   return { run: await getRun(ctx.em, run.id), outcome };
 }

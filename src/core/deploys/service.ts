@@ -236,7 +236,7 @@ async function verifyStage(args: StageArgs): Promise<Next> {
   if (status && status.state === 'success') {
     const smoke = policy.smoke_check;
     const verification = smoke
-      ? await runSmokeCheck(smoke, status.environmentUrl, { githubStatus: () => ctx.github!.latestDeploymentStatus(repo, id) })
+      ? await runSmokeCheck(smoke, status.environmentUrl, { githubStatus: () => ctx.github!.latestDeploymentStatus(repo, id), allowedCidrs: ctx.config.webhooks.allowPrivateCidrs })
       : undefined;
     if (verification && !verification.passed) return verificationFailed(args, verification, { id, url });
     await transaction(ctx, async (tx) => {

@@ -18,10 +18,10 @@ export function createLinear(opts: { apiKey: string; apiUrl: string }): LinearAp
   let loaded: Promise<LinearClient> | undefined;
   const linear = () => (loaded ??= import('@linear/sdk').then(({ LinearClient }) => new LinearClient({ apiKey: opts.apiKey, apiUrl: opts.apiUrl })));
   return {
-    async create(teamId, input, labelIds) {
+    async create(teamId, input, labelIds, key) {
       try {
         const client = await linear();
-        const payload = await client.createIssue({ teamId, title: input.title.slice(0, 250), description: markdownBody(input), ...(labelIds.length && { labelIds }) });
+        const payload = await client.createIssue({ id: key, teamId, title: input.title.slice(0, 250), description: markdownBody(input), ...(labelIds.length && { labelIds }) });
         if (!payload.success || !payload.issueId) throw new PermanentFailure('Linear did not create the issue.');
         const issue = await client.issue(payload.issueId);
         return { id: issue.identifier, url: issue.url };
@@ -30,13 +30,15 @@ export function createLinear(opts: { apiKey: string; apiUrl: string }): LinearAp
         throw classify(err, 'creating an issue');
       }
     },
-    async findByMarker(teamId, marker) {
+    async findByKey(_teamId, key) {
       try {
-        const found = await (await linear()).issues({ filter: { team: { id: { eq: teamId } }, description: { contains: marker } }, first: 1 });
-        const issue = found.nodes[0];
-        return issue ? { id: issue.identifier, url: issue.url } : undefined;
+        // The id is ours (a UUID made from the story): found exactly, never by a text search.
+        const issue = await (await linear()).issue(key);
+        return { id: issue.identifier, url: issue.url };
       } catch (err) {
-        throw classify(err, 'searching issues');
+        const e = err as { type?: string; message?: string };
+        if (/entity not found/i.test(e?.message ?? '')) return undefined;
+        throw classify(err, 'looking up an issue');
       }
     },
   };

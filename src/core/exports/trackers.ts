@@ -1,7 +1,7 @@
 import type { IssueTrackerConfig } from '../config.js';
 import type { GitHubGateway } from '../github/client.js';
 import { NotConfiguredError } from '../errors.js';
-import { markdownBody, storyLabel, storyMarker, type IssueInput } from './issue-body.js';
+import { issueKey, markdownBody, storyLabel, type IssueInput } from './issue-body.js';
 
 /** An issue tracker as exports need it: create an issue, or find the one an earlier attempt made. */
 export interface IssueTracker {
@@ -16,8 +16,9 @@ export interface JiraApi {
 }
 
 export interface LinearApi {
-  create(teamId: string, input: IssueInput, labelIds: string[]): Promise<{ id: string; url: string }>;
-  findByMarker(teamId: string, marker: string): Promise<{ id: string; url: string } | undefined>;
+  /** `key`: the issue's own id, chosen by us at creation (Linear accepts a client-made UUID). */
+  create(teamId: string, input: IssueInput, labelIds: string[], key: string): Promise<{ id: string; url: string }>;
+  findByKey(teamId: string, key: string): Promise<{ id: string; url: string } | undefined>;
 }
 
 /** The trackers this installation can reach; which one a project uses comes from its `issues:` config. */
@@ -38,11 +39,13 @@ export function createIssueTrackers(deps: { github: GitHubGateway | undefined; j
         return {
           name: 'github',
           async create(i) {
-            const made = await github.createIssue(repo, { title: i.title, body: markdownBody(i), labels: ['autodevhub', ...cfg.labels] });
+            // The story's own label is the key a retry finds the issue by: only people who may
+            // triage the repository can set labels, unlike the body, which any reporter writes.
+            const made = await github.createIssue(repo, { title: i.title, body: markdownBody(i), labels: ['autodevhub', storyLabel(i.storyId), ...cfg.labels] });
             return { id: `${repo}#${made.number}`, url: made.url };
           },
           async find(i) {
-            const found = await github.findIssue(repo, 'autodevhub', storyMarker(i.storyId));
+            const found = await github.findIssueByLabel(repo, storyLabel(i.storyId));
             return found && { id: `${repo}#${found.number}`, url: found.url };
           },
         };
@@ -60,8 +63,8 @@ export function createIssueTrackers(deps: { github: GitHubGateway | undefined; j
       if (!linear) throw new NotConfiguredError('Linear is not configured: set LINEAR_API_KEY.');
       return {
         name: 'linear',
-        create: (i) => linear.create(cfg.team_id, i, cfg.label_ids),
-        find: (i) => linear.findByMarker(cfg.team_id, storyMarker(i.storyId)),
+        create: (i) => linear.create(cfg.team_id, i, cfg.label_ids, issueKey(i)),
+        find: (i) => linear.findByKey(cfg.team_id, issueKey(i)),
       };
     },
   };

@@ -68,8 +68,8 @@ export interface GitHubGateway {
   /** Readiness: the API answers with the token (GET /rate_limit, which costs no quota). */
   probe(signal: AbortSignal): Promise<{ remaining: number; limit: number }>;
   createIssue(repo: string, input: { title: string; body: string; labels: string[] }): Promise<{ number: number; url: string }>;
-  /** An issue labelled `label` whose body carries `marker`: one made earlier whose answer was lost. */
-  findIssue(repo: string, label: string, marker: string): Promise<{ number: number; url: string } | undefined>;
+  /** The issue carrying `label` (exactly that label; never a match on text anyone can write). */
+  findIssueByLabel(repo: string, label: string): Promise<{ number: number; url: string } | undefined>;
 }
 
 export class TransientGitHubError extends Error {
@@ -102,6 +102,31 @@ function measure(metrics: CoreMetrics | undefined, method: string, route: string
   if (headers?.['x-ratelimit-remaining'] !== undefined && Number.isFinite(remaining)) metrics.githubRateLimit(String(headers['x-ratelimit-resource'] ?? 'core'), remaining, Number.isFinite(limit) ? limit : 0);
 }
 
+/**
+ * A request's route as a template, for metric labels: Octokit passes the template it was called
+ * with ("/repos/{owner}/{repo}/commits/{ref}"), but pagination follows GitHub's `Link` header to
+ * full URLs ("…/repositories/123/commits/<sha>/check-runs?page=2"), which would make one time
+ * series per commit. Those lose their origin and query; owner/repo, numeric ids and commit SHAs
+ * in them become placeholders.
+ */
+export function routeTemplate(url: string, apiUrl: string): string {
+  if (!/^https?:\/\//i.test(url) && !url.includes('?')) return url;
+  let path = url;
+  try {
+    const u = new URL(url, 'http://x');
+    path = u.pathname;
+    const base = new URL(apiUrl, 'http://x').pathname.replace(/\/$/, '');
+    if (base && path.startsWith(`${base}/`)) path = path.slice(base.length);
+  } catch {
+    path = url.split('?')[0]!;
+  }
+  return path
+    .replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{owner}/{repo}')
+    .replace(/^\/repositories\/\d+/, '/repositories/{repository_id}')
+    .replace(/\/\d+(?=\/|$)/g, '/{id}')
+    .replace(/\/[0-9a-f]{40}(?=\/|$)/gi, '/{sha}');
+}
+
 export function createGitHub(opts: { token: string; apiUrl: string; logger: Logger; retryAfterBaseMs?: number; metrics?: CoreMetrics }): GitHubGateway {
   const ThrottledOctokit = Octokit.plugin(throttling);
   const octokit = new ThrottledOctokit({
@@ -124,7 +149,7 @@ export function createGitHub(opts: { token: string; apiUrl: string; logger: Logg
 
   octokit.hook.wrap('request', async (request, options) => {
     const started = performance.now();
-    const route = String(options.url);
+    const route = routeTemplate(String(options.url), opts.apiUrl);
     try {
       const res = await request(options);
       measure(opts.metrics, options.method, route, started, res.status, res.headers as Headers);
@@ -328,10 +353,10 @@ export function createGitHub(opts: { token: string; apiUrl: string; logger: Logg
       }
     },
 
-    async findIssue(full, label, marker) {
+    async findIssueByLabel(full, label) {
       try {
-        const list = await octokit.rest.issues.listForRepo({ ...parseRepo(full), labels: label, state: 'all', per_page: 100 });
-        const found = list.data.find((i) => !i.pull_request && (i.body ?? '').includes(marker));
+        const list = await octokit.rest.issues.listForRepo({ ...parseRepo(full), labels: label, state: 'all', sort: 'created', direction: 'asc', per_page: 10 });
+        const found = list.data.find((i) => !i.pull_request && i.labels.some((l) => (typeof l === 'string' ? l : l.name) === label));
         return found ? { number: found.number, url: found.html_url } : undefined;
       } catch (err) {
         throw classify(err, `listing issues of ${full}`);

@@ -50,30 +50,40 @@ export interface PostResult {
 
 /** POSTs `body` to `url`, refusing forbidden addresses; resolves with the status and the start of the answer. */
 export function guardedPost(url: string, body: string, headers: Record<string, string>, opts: { timeoutMs: number; allowedCidrs: string[] }): Promise<PostResult> {
+  return guardedRequest('POST', url, body, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, opts).then(({ status, body: answer }) => ({ status, body: answer }));
+}
+
+export interface GetResult extends PostResult {
+  statusText: string;
+}
+
+/** GETs `url` (no redirects followed), refusing forbidden addresses like guardedPost. */
+export function guardedGet(url: string, headers: Record<string, string>, opts: { timeoutMs: number; allowedCidrs: string[] }): Promise<GetResult> {
+  return guardedRequest('GET', url, undefined, headers, opts);
+}
+
+function guardedRequest(method: string, url: string, body: string | undefined, headers: Record<string, string>, opts: { timeoutMs: number; allowedCidrs: string[] }): Promise<GetResult> {
   const allowed = parseCidrs(opts.allowedCidrs);
   const target = new URL(url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return Promise.reject(new RefusedAddress(`${target.protocol} is not http(s)`));
   const host = target.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) {
     const bad = forbiddenAddress(host, allowed);
     if (bad) return Promise.reject(new RefusedAddress(bad));
   }
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise<PostResult>((resolve, reject) => {
-    const req = send(
-      target,
-      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: guardedLookup(allowed), timeout: opts.timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          // Only the start of the answer is kept for the record.
-          if (size < 4096) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 2000) }));
-        res.on('error', reject);
-      },
-    );
+  return new Promise<GetResult>((resolve, reject) => {
+    const req = send(target, { method, headers, lookup: guardedLookup(allowed), timeout: opts.timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        // Only the start of the answer is kept for the record.
+        if (size < 4096) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8').slice(0, 2000) }));
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);

@@ -1,6 +1,6 @@
 import type { Actor, CoreContext } from '../context.js';
 import { authorize } from '../access/authorize.js';
-import { decidersOf } from '../access/deciders.js';
+import { decidersOf, handlesOf } from '../access/deciders.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { audit } from '../audit/store.js';
 import { eventsAfter, getRun, markNotified, notifiedSeq } from '../runs/store.js';
@@ -55,8 +55,9 @@ async function emailsFor(ctx: CoreContext, run: RunSummary, event: RunEventMessa
     const project = projectFor(ctx, run.projectKey);
     const policy = project ? policyFor(project, run.input.environment, run) : undefined;
     const requester = await identitiesOf(ctx.em, run.requestedBy);
-    for (const handle of decidersOf(ctx, policy)) {
-      const to = emails[handle];
+    // Approvers may be handles, people's names or groups: each reached at any address of theirs.
+    for (const { handle, name } of handlesOf(ctx, decidersOf(ctx, policy))) {
+      const to = emails[handle] ?? (name ? emails[name] : undefined) ?? (handle.startsWith('email:') ? handle.slice(6) : undefined);
       if (to && !(policy?.prevent_self_approval && requester.includes(handle))) out.push({ to, kind: 'approval_request', message: (t) => approvalEmail(run as RunSummary & { kind: 'deploy' }, ctx.config.publicUrl, t) });
     }
   }

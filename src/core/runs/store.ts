@@ -425,6 +425,8 @@ export async function runsBehindInNotify(em: EntityManager, olderThanMs: number,
  * Takes the run's row lock for the rest of the transaction: decisions on one run (approvals) are
  * made one after another, each seeing the ones before it.
  */
-export async function lockRun(em: EntityManager, runId: number): Promise<void> {
-  await em.execute(`select id from workflow_runs where id = ? for update`, [runId]);
+/** Locks the run's row for this transaction; returns its status as of the lock (what later writers will see). */
+export async function lockRun(em: EntityManager, runId: number): Promise<RunStatus | undefined> {
+  const rows: Array<{ status: RunStatus }> = await em.execute(`select status from workflow_runs where id = ? for update`, [runId]);
+  return rows[0]?.status;
 }

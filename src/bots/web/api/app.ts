@@ -11,8 +11,9 @@ import { authenticate, sameOriginOnly, type WebAuth } from '../auth.js';
 /**
  * The REST API's frame: one OpenAPIHono app for every /api/v1 route, so that each route's
  * request and response shapes are code (zod) and the OpenAPI 3.1 document is generated from them.
- * Around every route: URL sanity, authentication (bearer token or console session), the Origin
- * check for cookie-carried changes, a rate limit per token or session, and one error shape.
+ * Around every route: URL sanity, authentication (bearer token or console session, from the
+ * headers), the Origin check for cookie-carried changes, a rate limit per token or session, then
+ * the body (size, UTF-8, storable text) only for a caller who passed them all, and one error shape.
  */
 
 export interface ApiDeps {
@@ -77,13 +78,8 @@ export function createApi(deps: ApiDeps & { apiWindowMs: number }): Api {
   });
   api.onError((err, c) => errorResponse(err, c, deps.logger));
 
-  // No API request needs more than this; a larger body is refused (413) while it arrives, unread.
-  api.use(
-    '/api/*',
-    bodyLimit({ maxSize: API_MAX_BODY_BYTES, onError: (c) => c.json({ error: 'payload_too_large', message: `API requests are at most ${API_MAX_BODY_BYTES / 1024} KiB.` }, 413, { connection: 'close' }) }),
-  );
   // Bad input anywhere in an API URL gets a 400 with words, before any handler runs.
-  api.use('/api/*', async function apiInput(c, next) {
+  api.use('/api/*', async function apiUrl(c, next) {
     let decoded: string;
     try {
       const url = new URL(c.req.url);
@@ -92,25 +88,25 @@ export function createApi(deps: ApiDeps & { apiWindowMs: number }): Api {
       throw new ValidationError('The URL is not valid (a % escape is broken).');
     }
     if (unstorableText(decoded)) throw new ValidationError('The URL contains a NUL or a broken Unicode character.');
-    // A body that is not UTF-8 is refused, never read with replacement characters in it.
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && utf8Text(new Uint8Array(await c.req.arrayBuffer())) === undefined) {
-      throw new ValidationError('The request body is not valid UTF-8.');
-    }
-    // Commands answer such text in their own words (a reply with usage), everything else here.
-    if (c.req.method !== 'GET' && c.req.path !== '/api/v1/commands' && /json/i.test(c.req.header('content-type') ?? '')) {
-      // Malformed JSON is left to the route's validator; text Postgres cannot store is refused here.
-      const body: unknown = await c.req.json().catch(() => undefined);
-      const odd = unstorableIn(body);
-      if (odd) throw new ValidationError(`The request contains ${odd}; remove it and try again.`);
-    }
     await next();
   });
 
+  // Who asks is known from the headers alone, before a byte of the body is read: a request
+  // without credentials is answered 401 at once and its body never enters memory.
   api.use('/api/v1/*', async function who(c, next) {
     if (c.req.path === '/api/v1/openapi.json') return next();
     const ctx = deps.context();
-    const auth = await authenticate(ctx, c);
-    if (!auth) throw new UnauthorizedError('Sign in first (the console), or send an API token: Authorization: Bearer adh_…');
+    let auth: WebAuth | undefined;
+    try {
+      auth = await authenticate(ctx, c);
+    } catch (err) {
+      if (hasBody(c)) c.header('connection', 'close');
+      throw err;
+    }
+    if (!auth) {
+      if (hasBody(c)) c.header('connection', 'close');
+      throw new UnauthorizedError('Sign in first (the console), or send an API token: Authorization: Bearer adh_…');
+    }
     c.set('ctx', ctx);
     c.set('auth', auth);
     await next();
@@ -124,11 +120,39 @@ export function createApi(deps: ApiDeps & { apiWindowMs: number }): Api {
     rateHeaders(c, state, deps.apiWindowMs);
     if (!state.ok) {
       const seconds = Math.max(1, Math.ceil(state.resetMs / 1000));
+      if (hasBody(c)) c.header('connection', 'close');
       throw new RateLimitedError(`Too many requests: ${state.limit} per ${Math.round(deps.apiWindowMs / 1000)} s for this ${auth.kind}. Try again in ${seconds} s.`, { retryAfterSeconds: seconds });
     }
     await next();
   });
+
+  // No API request needs more than this; a larger body is refused (413) while it arrives, unread.
+  api.use(
+    '/api/*',
+    bodyLimit({ maxSize: API_MAX_BODY_BYTES, onError: (c) => c.json({ error: 'payload_too_large', message: `API requests are at most ${API_MAX_BODY_BYTES / 1024} KiB.` }, 413, { connection: 'close' }) }),
+  );
+  api.use('/api/*', async function apiBody(c, next) {
+    // Only a caller who is known gets its body read (routes outside /api/v1 answer 404 unread).
+    if (!c.get('auth') || !hasBody(c)) return next();
+    // A body that is not UTF-8 is refused, never read with replacement characters in it.
+    if (utf8Text(new Uint8Array(await c.req.arrayBuffer())) === undefined) {
+      throw new ValidationError('The request body is not valid UTF-8.');
+    }
+    // Commands answer such text in their own words (a reply with usage), everything else here.
+    if (c.req.path !== '/api/v1/commands' && /json/i.test(c.req.header('content-type') ?? '')) {
+      // Malformed JSON is left to the route's validator; text Postgres cannot store is refused here.
+      const body: unknown = await c.req.json().catch(() => undefined);
+      const odd = unstorableIn(body);
+      if (odd) throw new ValidationError(`The request contains ${odd}; remove it and try again.`);
+    }
+    await next();
+  });
   return api;
+}
+
+/** A request that may carry a body (anything but GET and HEAD). */
+function hasBody(c: Context): boolean {
+  return c.req.method !== 'GET' && c.req.method !== 'HEAD';
 }
 
 /** The first string (or key) in a JSON value that Postgres cannot store, described. */

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createPersonWith, linkIdentity, peopleList, personById, redeemLinkCode, unlinkIdentity } from '../../../core/access/people.js';
+import { createPersonWith, linkIdentity, peopleList, personById, previewLinkCode, redeemLinkCode, unlinkIdentity } from '../../../core/access/people.js';
 import { signOutEverywhere } from '../../../core/access/sessions.js';
 import { principalOf, roleOn } from '../../../core/access/principal.js';
 import { caller, type Api, type ApiDeps } from './app.js';
@@ -16,8 +16,20 @@ const redeem = createRoute({
   path: '/api/v1/me/identities',
   tags,
   summary: 'Join a chat identity to you, with the code from `whoami` in chat',
+  description: 'Preview first (`POST /api/v1/me/identities/preview`) and send back the `identity` it showed: a code for another identity is refused (409).',
+  request: { body: jsonBody(z.object({ code: z.string().min(10).max(100), identity: z.string().min(3).max(220).optional() })) },
+  responses: { 200: json(z.object({ linked: z.string(), platform: z.string(), person: Person }), 'Linked'), ...errors(400, 401, 403, 404, 409, 429) },
+});
+const preview = createRoute({
+  method: 'post',
+  path: '/api/v1/me/identities/preview',
+  tags,
+  summary: 'What a `whoami` code would link: the identity, its platform, and warnings when someone else seems to have asked for it (the code is not used up)',
   request: { body: jsonBody(z.object({ code: z.string().min(10).max(100) })) },
-  responses: { 200: json(z.object({ linked: z.string(), person: Person }), 'Linked'), ...errors(400, 401, 403, 404, 409, 429) },
+  responses: {
+    200: json(z.object({ identity: z.string(), platform: z.string(), displayName: z.string().nullable(), warnings: z.array(z.string()) }), 'What confirming would link'),
+    ...errors(400, 401, 403, 404, 429),
+  },
 });
 const signOutMine = createRoute({
   method: 'post',
@@ -69,9 +81,11 @@ export function registerPeople(api: Api, deps: Pick<ApiDeps, 'onSessionsEnded'>)
     return c.json({ id: actor.id, via: c.get('auth').kind, person: p.userId ? `user:${p.userId}` : null, identities: p.handles, admin: p.admin, roles, groups: p.groups, scopes: (actor.scopes as Array<'read' | 'run' | 'deploy' | 'approve' | 'admin'> | undefined) ?? null }, 200);
   });
   api.openapi(redeem, async (c) => {
-    const { handle, person } = await redeemLinkCode(caller(c), c.req.valid('json').code);
-    return c.json({ linked: handle, person }, 200);
+    const body = c.req.valid('json');
+    const { handle, platform, person } = await redeemLinkCode(caller(c), body.code, body.identity);
+    return c.json({ linked: handle, platform, person }, 200);
   });
+  api.openapi(preview, async (c) => c.json(await previewLinkCode(caller(c), c.req.valid('json').code), 200));
   const ended = async (ids: number[]) => {
     await deps.onSessionsEnded(ids);
     return { sessionsEnded: ids.length };
