@@ -102,11 +102,14 @@ describe('Slack: /autodevhub story end to end', () => {
 
   it.each([
     ['a wrong signature', { secret: 'not-the-signing-secret' }],
-    ['a stale timestamp (6 minutes old)', { timestamp: Math.floor(Date.now() / 1000) - 360 }],
-    ['a timestamp from the future (6 minutes ahead)', { timestamp: Math.floor(Date.now() / 1000) + 360 }],
-  ])('refuses %s with 401 and enqueues nothing', async (_name, opts) => {
+    ['a stale timestamp (6 minutes old)', { skewSeconds: -360 }],
+    ['a timestamp from the future (6 minutes ahead)', { skewSeconds: 360 }],
+  ])('refuses %s with 401 and enqueues nothing', async (_name, { skewSeconds, ...opts }: { secret?: string; skewSeconds?: number }) => {
     const [runsBefore, jobsBefore] = [await count('workflow_runs'), await storyJobs()];
-    const res = await postToSlack(t.url, slashCommandBody({ trigger_id: `bad-${Math.random()}` }), opts);
+    // The clock is read when the request is sent, not when the file was loaded (minutes earlier
+    // on a busy machine, which would bring "6 minutes ahead" back into the window).
+    const timestamp = skewSeconds === undefined ? undefined : Math.floor(Date.now() / 1000) + skewSeconds;
+    const res = await postToSlack(t.url, slashCommandBody({ trigger_id: `bad-${Math.random()}` }), { ...opts, ...(timestamp !== undefined && { timestamp }) });
     expect(res.status).toBe(401);
     expect(await count('workflow_runs')).toBe(runsBefore);
     expect(await storyJobs()).toBe(jobsBefore);
