@@ -44,6 +44,8 @@ describe('one bad command fails alone', () => {
     const intake = t.app.context().intake;
     const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => intake.submit(poisoned.has(i) ? { ...story(i), kind: 'bogus' as never } : story(i))));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    // Any other failure is shown with its reason.
+    expect(results.flatMap((r, i) => (r.status === 'rejected' && !poisoned.has(i) ? [`${i}: ${String(r.reason?.message ?? r.reason)}`] : []))).toEqual([]);
     expect(failed).toEqual([...poisoned]);
     for (const i of poisoned) expect(String((results[i] as PromiseRejectedResult).reason.message)).toMatch(/refused this command, so nothing was queued/);
     const stored = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
