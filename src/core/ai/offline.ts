@@ -1,5 +1,5 @@
 import type { Action, Reading } from './narrative.js';
-import { article, sentenceCase, thirdPerson } from './english.js';
+import { article, isPhrasal, PARTICLES, sentenceCase, thirdPerson } from './english.js';
 import type { GeneratedStory, StoryProvider } from './provider.js';
 import { assessDescription, type Assessment, type Refusal } from '../stories/assess.js';
 import { phrasesFor, systemDoes, triggerSteps, type Phrases } from '../stories/phrases.js';
@@ -34,14 +34,33 @@ export function titleFor(r: Reading): string {
   let object = a.object;
   if (object.split(' ').length > 6) object = object.replace(/\s+(of|with|from|for)\s.*$/i, '');
   const passive = /^(get|be) \w+(ed|en)\b/.test(a.text) && a.object === 'me';
-  const units = passive ? [a.text.split(' ').slice(0, 2).join(' '), ...a.modifiers] : [`${a.verb}${object ? ` ${object}` : ''}`, ...a.modifiers];
+  const units = passive ? [a.text.split(' ').slice(0, 2).join(' '), ...a.modifiers] : [[a.verb, a.quantity, object].filter(Boolean).join(' '), ...a.modifiers];
   if (r.trigger) units.push(`when ${r.trigger}`);
-  let title = units[0]!;
+  let kept = [units[0]!];
   for (const u of units.slice(1)) {
-    if (`${title} ${u}`.split(' ').length > TITLE_WORDS) break;
-    title = `${title} ${u}`;
+    if ([...kept, u].join(' ').split(' ').length > TITLE_WORDS) break;
+    kept.push(u);
   }
+  // A title ends on a whole phrase: a unit ending on a word that needs another after it goes.
+  while (kept.length > 1 && dangles(kept.join(' '), a.verb)) kept = kept.slice(0, -1);
+  let title = kept.join(' ');
+  while (title.includes(' ') && dangles(title, a.verb)) title = title.replace(/\s+\S+$/, '');
   return sentenceCase(title);
+}
+
+const DANGLING = new Set(
+  ('a an the and or but nor of to for with at in on by from as into onto via per than then so if when while until unless ' +
+    'before after because whether up down out off over even only just also every each any some no not my your their our its ' +
+    'is are be can should will may might must this these those that which who whose between about through within without')
+    .split(' '),
+);
+
+/** The title's last word needs another after it ("for up", "from their phone even"), unless it is the verb's own particle ("turn the heating off"). */
+function dangles(title: string, verb: string): boolean {
+  const words = title.toLowerCase().split(/\s+/);
+  const last = words.at(-1)!.replace(/[^a-z']/g, '');
+  if (!DANGLING.has(last)) return words.length > 1 && /^(while|when|before|after|by|without)$/.test(words.at(-2)!) && /ing$/.test(last);
+  return !(PARTICLES.has(last) && isPhrasal(verb.split(' ')[0]!, last) && words.length > 2);
 }
 
 const steps = (keyword: StoryStep['keyword'], lines: string[]): StoryStep[] =>
