@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { checkGherkin } from '../src/core/ai/gherkin.js';
 import { confidenceScore } from '../src/core/ai/confidence.js';
 import { assessDescription } from '../src/core/stories/assess.js';
+import { isPhrasal } from '../src/core/ai/english.js';
 
 /**
  * The labelled set of feature descriptions and how a generator's output is judged against it:
@@ -260,7 +261,8 @@ export function titleMidPhrase(title: string): boolean {
   const words = title.split(/\s+/).filter(Boolean).map((w) => w.toLowerCase().replace(/[^a-z0-9%-]/g, ''));
   if (words.length === 0 || words.length > 10) return true;
   const last = words.at(-1)!;
-  if (TAIL_WORDS.has(last)) return true;
+  // "Turn the heating off": the verb's own particle closes the phrase.
+  if (TAIL_WORDS.has(last)) return !(words.length > 2 && isPhrasal(words[0]!, last));
   return words.length >= 2 && /^(while|when|before|after|by|without|from|for)$/.test(words.at(-2)!) && /ing$/.test(last) && !/^(loading|onboarding|billing|shipping|pricing|parking|booking|checking|saving|banking|training|meeting|setting|listing|ranking|rating|hosting)$/.test(last);
 }
 

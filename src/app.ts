@@ -11,8 +11,7 @@ import type { ChatAdapter, DisabledPlatform, PlatformAdapter } from './core/chat
 import type { StoryProvider } from './core/ai/provider.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { openDatabase, type Database } from './core/db/orm.js';
-import { createOfflineProvider } from './core/ai/offline.js';
-import { createClaudeProvider } from './core/ai/claude.js';
+import { providerFor } from './core/ai/select.js';
 import { createRedisStoryCache } from './core/stories/cache.js';
 import { syncProjects } from './core/projects/service.js';
 import { createRunIntake } from './core/runs/intake.js';
@@ -127,7 +126,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
 
     const metrics = createMetrics();
     const provider = measuredProvider(
-      opts.provider ?? (config.anthropic ? createClaudeProvider(config.anthropic) : createOfflineProvider()),
+      opts.provider ?? providerFor(config),
       metrics.core,
     );
     if (provider.name === 'offline') {

@@ -59,6 +59,9 @@ export function projectBlock(context: StoryContext | undefined): string | null {
   return terms.length || context.examples?.length ? lines.join('\n') : null;
 }
 
-export function userMessage(description: string): string {
-  return `<description>\n${description.replace(/<\/?description>/gi, '')}\n</description>`;
+export function userMessage(description: string, previous?: string): string {
+  const text = `<description>\n${description.replace(/<\/?description>/gi, '')}\n</description>`;
+  if (!previous) return text;
+  // Regenerate: a different version, not the same one reworded.
+  return `${text}\n<previous_version>\n${previous.replace(/<\/?previous_version>/gi, '')}\n</previous_version>\nWrite a different version: another phrasing, another edge case, or a scenario for what the previous version left open.`;
 }

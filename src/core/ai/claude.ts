@@ -121,11 +121,11 @@ export function createClaudeProvider(opts: ClaudeOptions): StoryProvider {
     name: 'claude',
     label: opts.model,
     model: opts.model,
-    generate: (description, context) => ask([{ role: 'user', content: userMessage(description) }], context),
+    generate: (description, context) => ask([{ role: 'user', content: userMessage(description, context?.previous) }], context),
     repair: (description, previous, parseError, context) =>
       ask(
         [
-          { role: 'user', content: userMessage(description) },
+          { role: 'user', content: userMessage(description, context?.previous) },
           { role: 'assistant', content: previous },
           { role: 'user', content: `The Gherkin parser rejected that: ${parseError}\nAnswer with the ${WRITE_TOOL} tool this time.` },
         ],

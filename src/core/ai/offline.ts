@@ -185,17 +185,23 @@ export function generateOfflineGherkin(description: string): string {
   return result.kind === 'story' ? result.gherkin : '';
 }
 
+/** Said when a regenerate would give the same story: why, and what would give a different one. */
+export const SAME_AGAIN =
+  'This is the same story as before: the offline generator writes one story per description, from rules, so it has no other version to offer. For a different one, set ANTHROPIC_API_KEY (or another model provider), or make the description more specific: who asks, what they act on, and what they see when it works.';
+
 export function createOfflineProvider(): StoryProvider {
   return {
     name: 'offline',
     label: 'offline generator',
     model: 'autodevhub-offline-2',
-    async generate(description): Promise<GeneratedStory> {
+    async generate(description, context): Promise<GeneratedStory> {
       const started = performance.now();
       const result = writeOfflineStory(description);
       const usage = { inputTokens: null, outputTokens: null, latencyMs: Math.round(performance.now() - started) };
       if (result.kind === 'refusal') return { ...usage, gherkin: '', refusal: result.refusal, openQuestions: [] };
-      return { ...usage, gherkin: result.gherkin, openQuestions: result.story.open_questions };
+      // Regenerate: the rules give one story per text, so a second version would be the same one; say so and what would help.
+      const same = context?.previous !== undefined && context.previous.trim() === result.gherkin.trim();
+      return { ...usage, gherkin: result.gherkin, openQuestions: same ? [SAME_AGAIN, ...result.story.open_questions] : result.story.open_questions };
     },
     async repair(_description, previous) {
       // Rendered from structure, the offline story always parses; a repair could only repeat it.
