@@ -3,7 +3,7 @@ import { article, isPhrasal, PARTICLES, sentenceCase, thirdPerson } from './engl
 import type { GeneratedStory, StoryProvider } from './provider.js';
 import { assessDescription, type Assessment, type Refusal } from '../stories/assess.js';
 import { phrasesFor, systemDoes, triggerSteps, type Phrases } from '../stories/phrases.js';
-import { edgeSituation, kindOf, type Situation } from '../stories/situations.js';
+import { edgeSituation, kindOf, otherSituations, type Situation } from '../stories/situations.js';
 import { openQuestions } from '../stories/questions.js';
 import { outlineFor } from '../stories/outline.js';
 import { boundaryRows, formatValue, type NamedValue } from '../stories/values.js';
@@ -141,7 +141,23 @@ function requirementOutline(r: Reading, v: NamedValue): StoryScenario {
   };
 }
 
-export function writeOfflineStory(description: string): OfflineResult {
+/**
+ * Regenerate: the rules give one story per text. Each new version keeps what the previous one
+ * added and adds one scenario it left out (access, doing it twice, the kind's own edge case);
+ * when none is left, the same story comes back with a first open question saying why and what
+ * would help.
+ */
+function anotherVersion(story: StructuredStory, others: Situation[], previous: string, signedIn: string | null): StructuredStory {
+  const had = new Set([...previous.matchAll(/^\s*Scenario(?: Outline)?:\s*(.+)$/gm)].map((m) => m[1]!.trim().toLowerCase()));
+  const inStory = (s: Situation) => story.scenarios.some((sc) => sc.name.toLowerCase() === s.name.toLowerCase());
+  // What earlier versions added stays; one more comes with each regenerate until none is left.
+  const kept = others.filter((s) => had.has(s.name.toLowerCase()) && !inStory(s));
+  const fresh = others.find((s) => !had.has(s.name.toLowerCase()) && !inStory(s));
+  const extra = [...kept, ...(fresh ? [fresh] : [])].map((s) => situationScenario(s, s.name.startsWith('Someone without') ? null : signedIn));
+  return { ...story, scenarios: [...story.scenarios, ...extra], open_questions: fresh ? story.open_questions : [SAME_AGAIN, ...story.open_questions] };
+}
+
+export function writeOfflineStory(description: string, opts: { previous?: string } = {}): OfflineResult {
   const assessment = assessDescription(description);
   if (assessment.refusal) return { kind: 'refusal', refusal: assessment.refusal, assessment };
   const r = assessment.reading;
@@ -150,6 +166,7 @@ export function writeOfflineStory(description: string): OfflineResult {
   let scenarios: StoryScenario[];
   let p: Phrases | null = null;
   let goal: string;
+  let others: Situation[] = [];
   if (r.requirement) {
     scenarios = requirementScenarios(r);
     const v = assessment.values[0];
@@ -165,17 +182,19 @@ export function writeOfflineStory(description: string): OfflineResult {
     const error = situationScenario(threshold ? thresholdAlready(p, threshold) : kind.error(p), threshold ? null : who);
     const outline = outlineFor(assessment, p, threshold ? null : who);
     const edge = edgeSituation(p, kind, r.actor === 'system');
+    others = otherSituations(p, kind, r.actor === 'system');
     scenarios = [happy, error, outline ?? situationScenario(edge, edge.name.startsWith('Someone without') ? null : who)];
     goal = r.actor === 'system' ? `the system to ${a.text}${r.trigger ? ` when ${r.trigger}` : ''}` : `to ${a.text}`;
     if (r.more.length) goal += ` and ${r.more.map((m) => m.text).join(' and ')}`;
   }
-  const story: StructuredStory = {
+  let story: StructuredStory = {
     feature: titleFor(r),
     narrative: { as_a: role, i_want: goal, so_that: r.benefit },
     background: null,
     scenarios,
     open_questions: openQuestions(assessment, p),
   };
+  if (opts.previous !== undefined) story = anotherVersion(story, others, opts.previous, r.action && !kindOf(p!).anonymous ? signedIn : null);
   return { kind: 'story', story, gherkin: renderGherkin(story), assessment };
 }
 
@@ -196,12 +215,10 @@ export function createOfflineProvider(): StoryProvider {
     model: 'autodevhub-offline-2',
     async generate(description, context): Promise<GeneratedStory> {
       const started = performance.now();
-      const result = writeOfflineStory(description);
+      const result = writeOfflineStory(description, context?.previous !== undefined ? { previous: context.previous } : {});
       const usage = { inputTokens: null, outputTokens: null, latencyMs: Math.round(performance.now() - started) };
       if (result.kind === 'refusal') return { ...usage, gherkin: '', refusal: result.refusal, openQuestions: [] };
-      // Regenerate: the rules give one story per text, so a second version would be the same one; say so and what would help.
-      const same = context?.previous !== undefined && context.previous.trim() === result.gherkin.trim();
-      return { ...usage, gherkin: result.gherkin, openQuestions: same ? [SAME_AGAIN, ...result.story.open_questions] : result.story.open_questions };
+      return { ...usage, gherkin: result.gherkin, openQuestions: result.story.open_questions };
     },
     async repair(_description, previous) {
       // Rendered from structure, the offline story always parses; a repair could only repeat it.

@@ -324,10 +324,21 @@ export function edgeSituation(p: Phrases, kind: Kind, system: boolean): Situatio
     };
   }
   if (kind !== PERMISSION && !p.mine) return PERMISSION.error(p);
+  return repeatSituation(p);
+}
+
+/** Doing it twice gives the same result, not a duplicate. */
+export function repeatSituation(p: Phrases): Situation {
   return {
     name: `${sentenceCase(p.verb)} ${p.the === 'I' ? 'me' : p.the} twice`,
     given: [`${p.the === 'I' ? 'I was' : `${p.the} ${p.was}`} just ${p.done}`],
     when: `${p.goalThe.replace(/^/, 'I ')} again`,
     then: ['the result is the same as the first time', 'nothing is duplicated'],
   };
+}
+
+/** The third scenarios a story could have: the ones a regenerate can offer instead of the first choice. */
+export function otherSituations(p: Phrases, kind: Kind, system: boolean): Situation[] {
+  const all = [kind.edge?.(p), system ? edgeSituation(p, kind, true) : undefined, kind.anonymous ? undefined : PERMISSION.error(p), p.self ? undefined : repeatSituation(p)];
+  return all.filter((s): s is Situation => Boolean(s));
 }
