@@ -34,7 +34,7 @@ function classify(err: unknown): Error {
   return new TransientProviderError(`Claude could not be reached: ${(err as Error).message}`);
 }
 
-const REASONS: Record<string, RefusalReason> = { gibberish: 'gibberish', no_action: 'no_action', bare_verb: 'bare_verb' };
+const REASONS: Record<string, RefusalReason> = { gibberish: 'gibberish', no_action: 'no_action', bare_verb: 'bare_verb', vague: 'vague' };
 
 interface Totals {
   inputTokens: number;
