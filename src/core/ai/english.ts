@@ -88,6 +88,11 @@ const COMMON_VERBS = new Set(
   ).split(' '),
 );
 
+/** One of the verbs backlogs use most, whatever the tagger makes of it alone ("email", "sync"). */
+export function isCommonVerb(word: string): boolean {
+  return COMMON_VERBS.has(word.toLowerCase());
+}
+
 /** Whether a word can start an instruction ("Acknowledge a PagerDuty alert"): the lexicon, then the tagger in context. */
 export function isVerb(word: string): boolean {
   const w = word.toLowerCase();

@@ -1,6 +1,6 @@
 import { cleanDescription, type CleanedDescription } from '../stories/clean.js';
 import nlp from 'compromise';
-import { isPhrasal, isPluralNoun, isVerb, PARTICLES, tokens, type Token } from './english.js';
+import { isCommonVerb, isPhrasal, isPluralNoun, isVerb, PARTICLES, tokens, type Token } from './english.js';
 
 /**
  * Reads a feature description the way a product owner would: who asks (role), what they want to
@@ -113,6 +113,8 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
   if (!(isVerb(verb) || (afterTo && /^[a-z]{3,}$/.test(verb)) || imperativeVerb(toks)) || first.tags.has('Modal')) return null;
   // "Is the release still on?", "Does it work?": a question or a statement, not an instruction.
   if (!afterTo && (first.tags.has('Copula') || /^(is|are|was|were|am|does|did|has|had)$/.test(verb))) return null;
+  // "expired coupons removed every night": a past form is not the verb of an instruction.
+  if (!afterTo && first.tags.has('PastTense') && !first.tags.has('Infinitive') && /ed$/.test(first.normal)) return null;
   // "Thanks, that worked": a third-person or plural form is not the bare verb of an instruction.
   if (!afterTo && /[^s]s$/.test(verb) && !COMMON_VERB_FORMS.test(verb) && first.tags.has('PresentTense') && !first.tags.has('Infinitive')) return null;
   let i = 1;
@@ -161,7 +163,9 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
       // "projects inactive for 90 days": an adjective after the noun starts a modifier.
       if (j > i && t.tags.has('Adjective') && !t.tags.has('Noun') && toks[j - 1]!.tags.has('Noun') && toks[j + 1]?.tags.has('Preposition')) break;
       if ((t.normal === 'and' || t.normal === 'or') && toks[j + 1] && (/^(also|then|too)$/.test(toks[j + 1]!.normal) || (isVerb(toks[j + 1]!.normal) && !toks[j + 1]!.tags.has('Noun')))) break;
-      if (t.tags.has('Verb') && !t.tags.has('Noun') && !t.tags.has('Adjective') && j > i && !t.tags.has('Participle') && !toks[j - 1]!.tags.has('Value')) break;
+      // "merge duplicate contacts in the CRM": after the imperative's verb, an "-s" word between a noun and a preposition is a plural noun, not a second verb.
+      const pluralNoun = /[^s]s$/.test(t.normal) && t.tags.has('PresentTense') && (toks[j - 1]!.tags.has('Noun') || toks[j - 1]!.tags.has('Adjective')) && (!toks[j + 1] || toks[j + 1]!.tags.has('Preposition') || BOUNDARY_WORDS.has(toks[j + 1]!.normal));
+      if (t.tags.has('Verb') && !t.tags.has('Noun') && !t.tags.has('Adjective') && j > i && !t.tags.has('Participle') && !toks[j - 1]!.tags.has('Value') && !pluralNoun) break;
       j++;
     }
   }
@@ -260,13 +264,23 @@ function objectComplement(goal: string): string | undefined {
       continue;
     }
     if (!toks.slice(0, k).some((x) => x.tags.has('Noun') || x.tags.has('Pronoun'))) return undefined;
-    const verb = (IRREGULAR_BASE[t.normal] ?? nlp(t.normal).verbs().toInfinitive().text()).toLowerCase();
+    const verb = baseOfParticiple(t.normal);
     if (!verb || verb === t.normal || !isVerb(verb)) return undefined;
     const object = toks.slice(0, k).map((x) => x.text).join(' ');
     const rest = toks.slice(k + 1).map((x) => x.text).join(' ');
     return `${verb} ${object}${rest ? ` ${rest}` : ''}`;
   }
   return undefined;
+}
+
+/** removed → remove, flagged → flag, emailed → email, hidden → hide; '' when no verb fits. */
+function baseOfParticiple(word: string): string {
+  const w = word.toLowerCase();
+  if (IRREGULAR_BASE[w]) return IRREGULAR_BASE[w];
+  const guesses = [w.replace(/([^aeiou])\1ed$/, '$1'), w.replace(/ied$/, 'y'), w.replace(/d$/, ''), w.replace(/ed$/, '')];
+  // A base form the lexicon knows (not a guess of the tagger's): "remove", not "remov".
+  const known = (g: string) => isCommonVerb(g) || (isVerb(g) && (tokens(`we ${g} the thing`)[1]?.confidence ?? 0) >= 0.5);
+  return guesses.find((g) => g !== w && /^[a-z]{2,}$/.test(g) && known(g)) ?? '';
 }
 
 const IRREGULAR_BASE: Record<string, string> = { hidden: 'hide', shown: 'show', sent: 'send', kept: 'keep', made: 'make', paid: 'pay', sold: 'sell', built: 'build', held: 'hold', written: 'write', taken: 'take', given: 'give', frozen: 'freeze', chosen: 'choose', stolen: 'steal' };

@@ -32,6 +32,7 @@ const LEADS: Array<[RegExp, Bound]> = [
   [/\b(older than|(?:inactive|idle|unused|stale|dormant|untouched|unpaid|overdue|open)\s+(?:for|longer than|more than))\s*$/i, 'older'],
   [/\b((?:in|over|across|from|during|for)\s+the\s+(?:last|past)|the\s+(?:last|past))\s*$/i, 'window'],
   [/\b(above|exceeding)\s*$/i, 'max'],
+  [/\b(passes|exceeds|goes (?:above|over)|rises (?:above|over)|stays (?:above|over)|is (?:above|over)|drops (?:below|under)|falls (?:below|under)|goes (?:below|under)|stays (?:below|under))\s*$/i, 'after'],
   [/\b(after|more than|over|once .* reaches|every)\s*$/i, 'after'],
   [/\b(for|keep(?:ing)? .* for|retain(?:ed)? .* for)\s*$/i, 'retain'],
 ];
