@@ -25,6 +25,12 @@ describe('part of speech from the whole sentence', () => {
     expect(title(story('I want unpaid invoices highlighted in red'))).toBe('Highlight unpaid invoices in red');
   });
 
+  it('reads a thing wished for in a format or through a channel as its action', () => {
+    expect(title(story('As a buyer I want invoices as PDF so that I file them'))).toBe('Download invoices as PDF');
+    expect(title(story('I want outage alerts by SMS'))).toBe('Receive outage alerts by SMS');
+    expect(refusal('I want dark mode')?.reason).toBe('no_action');
+  });
+
   it('reads "show up to 8 …" as a bound on the object, not the phrasal "show up"', () => {
     expect(title(story('Show up to 8 recent orders on the account page'))).toBe('Show up to 8 recent orders');
   });

@@ -273,6 +273,18 @@ function objectComplement(goal: string): string | undefined {
   return undefined;
 }
 
+/**
+ * "I want invoices as PDF", "I want alerts by SMS": a thing wished for in a form or through a
+ * channel carries its action: download it in that format, receive it that way.
+ */
+function wantedInForm(goal: string): string | undefined {
+  const m = /^((?:the\s+|my\s+|our\s+)?[\w-]+(?:\s+[\w-]+){0,3}?)\s+(as|in|by|via)\s+(.+)$/i.exec(goal);
+  if (!m || !tokens(`the ${m[1]!.replace(/^(the|my|our)\s+/i, '')}`).slice(1).some((t) => t.tags.has('Noun') && !t.tags.has('Pronoun'))) return undefined;
+  if (/^(?:an?\s+)?(CSV|PDF|XLSX|Excel|JSON|XML|ZIP|ICS|Markdown|HTML)\b/i.test(m[3]!)) return `download ${goal}`;
+  if (/^(?:an?\s+)?(e-?mail|SMS|text(?: message)?|Slack|Teams|push(?: notifications?)?|webhook)\b/i.test(m[3]!)) return `receive ${goal}`;
+  return undefined;
+}
+
 /** removed → remove, flagged → flag, emailed → email, hidden → hide; '' when no verb fits. */
 function baseOfParticiple(word: string): string {
   const w = word.toLowerCase();
@@ -329,7 +341,7 @@ export function readDescription(description: string): Reading {
     };
   }
   let { actions, trigger } = readActions(goal, afterTo);
-  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? '', true));
+  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? wantedInForm(goal) ?? '', true));
   const automatic = /\b(automatically|by itself|on its own)\b/i.test(goal);
   return {
     ...base,
