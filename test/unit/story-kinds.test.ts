@@ -31,6 +31,10 @@ describe('part of speech from the whole sentence', () => {
     expect(refusal('I want dark mode')?.reason).toBe('no_action');
   });
 
+  it('reads "I want <participle> <noun>" as what is done to it', () => {
+    expect(title(story('As a user I want saved searches so that I rerun them'))).toBe('Save searches');
+  });
+
   it('reads "show up to 8 …" as a bound on the object, not the phrasal "show up"', () => {
     expect(title(story('Show up to 8 recent orders on the account page'))).toBe('Show up to 8 recent orders');
   });

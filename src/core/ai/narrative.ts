@@ -285,6 +285,15 @@ function wantedInForm(goal: string): string | undefined {
   return undefined;
 }
 
+/** "I want saved searches": a participle before the noun names what is done to it (save searches). */
+function wantedDone(goal: string): string | undefined {
+  const toks = tokens(goal);
+  const [first, ...rest] = toks;
+  if (!first || !rest.length || toks.length > 4 || !/ed$/.test(first.normal) || !rest.some((t) => t.tags.has('Noun'))) return undefined;
+  const verb = baseOfParticiple(first.normal);
+  return verb ? `${verb} ${rest.map((t) => t.text).join(' ')}` : undefined;
+}
+
 /** removed → remove, flagged → flag, emailed → email, hidden → hide; '' when no verb fits. */
 function baseOfParticiple(word: string): string {
   const w = word.toLowerCase();
@@ -341,7 +350,7 @@ export function readDescription(description: string): Reading {
     };
   }
   let { actions, trigger } = readActions(goal, afterTo);
-  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? wantedInForm(goal) ?? '', true));
+  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? wantedInForm(goal) ?? wantedDone(goal) ?? '', true));
   const automatic = /\b(automatically|by itself|on its own)\b/i.test(goal);
   return {
     ...base,
