@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { checkGherkin } from '../src/core/ai/gherkin.js';
 import { confidenceScore } from '../src/core/ai/confidence.js';
 import { assessDescription } from '../src/core/stories/assess.js';
+import { isPhrasal } from '../src/core/ai/english.js';
 
 /**
  * The labelled set of feature descriptions and how a generator's output is judged against it:
@@ -11,12 +12,12 @@ import { assessDescription } from '../src/core/stories/assess.js';
 
 export interface LabelledItem {
   id: string;
-  class: 'good' | 'vague' | 'compound' | 'gibberish' | 'language' | 'hostile';
+  class: 'good' | 'vague' | 'compound' | 'gibberish' | 'language' | 'hostile' | 'not_request';
   split: 'calibration' | 'holdout';
   grade: 0 | 1 | 2 | 3;
   text: string;
   expect: {
-    refuse: false | 'gibberish' | 'no_action' | 'bare_verb' | 'language';
+    refuse: false | 'gibberish' | 'no_action' | 'bare_verb' | 'vague' | 'language';
     claudeRefuse?: boolean;
     titleWords?: string[];
     benefit?: boolean;
@@ -194,4 +195,165 @@ export function figures(judged: Judged[]): Figures {
     spearman: spearman(judged.map((j) => j.score), judged.map((j) => j.item.grade)),
     propertiesHeld: judged.filter((j) => j.failures.length === 0).length / Math.max(1, judged.length),
   };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The quality figures of issue #28, the same for both sets and any provider: refusals by kind,
+ * vague ideas caught, titles cut mid-phrase, AUROC of confidence (concrete against the rest),
+ * parse rate, scenarios, specific error paths, cost and latency per story.
+ * ------------------------------------------------------------------------------------------- */
+
+export type Kind = 'concrete' | 'vague' | 'gibberish' | 'not_request' | 'other';
+
+/** One description of either set, reduced to what the quality figures need. */
+export interface QualityItem {
+  id: string;
+  kind: Kind;
+  domain: string;
+  text: string;
+  titleWords?: string[];
+}
+
+export function loadHeldOut(): QualityItem[] {
+  const file = fileURLToPath(new URL('../test/fixtures/stories/held-out.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { items: QualityItem[] }).items;
+}
+
+/** The tuning set in the same shape: good → concrete; refused vague or hostile text counts as not a request. */
+export function tuningAsQuality(items: LabelledItem[] = loadLabelled()): QualityItem[] {
+  return items.map((i) => ({
+    id: i.id,
+    kind: i.class === 'good' ? 'concrete' : i.class === 'vague' ? 'vague' : i.class === 'gibberish' ? 'gibberish' : i.class === 'not_request' || (i.class === 'hostile' && i.expect.refuse) ? 'not_request' : 'other',
+    domain: 'tuning',
+    text: i.text,
+    ...(i.expect.titleWords && { titleWords: i.expect.titleWords }),
+  }));
+}
+
+/** What a provider gave for one description, with its score, cost and latency. */
+export interface Produced {
+  gherkin: string;
+  refusal: { reason: string; missing: string; example: string } | null;
+  score: number;
+  latencyMs: number;
+  costUsd: number | null;
+}
+
+export interface Measured {
+  item: QualityItem;
+  produced: Produced;
+  parsed: boolean;
+  scenarios: number;
+  title: string;
+  cut: boolean;
+  specificError: boolean;
+  titleWordsHeld: boolean;
+}
+
+const TAIL_WORDS = new Set([...FUNCTION_WORDS, 'up', 'down', 'out', 'off', 'even', 'only', 'just', 'also', 'while', 'until', 'before', 'after', 'then', 'so', 'because', 'whether', 'about', 'between', 'through', 'than', 'every', 'each', 'any', 'some', 'no', 'not', 'can', 'should', 'will', 'is', 'are', 'be', 'this', 'these', 'those']);
+
+/**
+ * A title cut mid-phrase, judged without the generator's help: it ends on a word that needs
+ * another after it ("up", "from", "even"), or on a bare "-ing" verb after a subordinator
+ * ("while filling"), or runs past ten words.
+ */
+export function titleMidPhrase(title: string): boolean {
+  const words = title.split(/\s+/).filter(Boolean).map((w) => w.toLowerCase().replace(/[^a-z0-9%-]/g, ''));
+  if (words.length === 0 || words.length > 10) return true;
+  const last = words.at(-1)!;
+  // "Turn the heating off": the verb's own particle closes the phrase.
+  if (TAIL_WORDS.has(last)) return !(words.length > 2 && isPhrasal(words[0]!, last));
+  return words.length >= 2 && /^(while|when|before|after|by|without|from|for)$/.test(words.at(-2)!) && /ing$/.test(last) && !/^(loading|onboarding|billing|shipping|pricing|parking|booking|checking|saving|banking|training|meeting|setting|listing|ranking|rating|hosting)$/.test(last);
+}
+
+const GENERIC_ERROR = /required details missing or invalid|I see what is wrong and how to fix it|something went wrong|an error occurs/i;
+
+export function measure(item: QualityItem, produced: Produced): Measured {
+  const check = produced.refusal ? null : checkGherkin(produced.gherkin);
+  const title = titleOf(produced.gherkin);
+  const second = produced.gherkin.split(/^\s*Scenario(?: Outline)?:/m)[2] ?? '';
+  const stem = (w: string) => w.toLowerCase().replace(/(e|ed|ing|s)$/, '');
+  return {
+    item,
+    produced,
+    parsed: Boolean(check?.ok),
+    scenarios: check?.ok ? check.summary.scenarios.length : 0,
+    title,
+    cut: !produced.refusal && titleMidPhrase(title),
+    specificError: Boolean(second.trim()) && !GENERIC_ERROR.test(second),
+    titleWordsHeld: (item.titleWords ?? []).every((w) => stem(title).includes(stem(w)) || title.toLowerCase().includes(w.split(' ')[0]!.toLowerCase().slice(0, 4))),
+  };
+}
+
+export interface QualityFigures {
+  items: number;
+  stories: number;
+  refusedByKind: Record<Kind, [refused: number, total: number]>;
+  /** Vague descriptions refused, or scored below every concrete story. */
+  vagueCaught: number;
+  vague: number;
+  /** Gibberish and non-requests refused with something to do about it (what is missing and an example). */
+  refusedWithGuidance: number;
+  nonDescriptions: number;
+  titlesCut: string[];
+  parseRate: number;
+  threeScenarios: number;
+  specificErrors: number;
+  titleWordsHeld: number;
+  concreteWithTitleWords: number;
+  auroc: number;
+  lowestConcrete: number;
+  highestVagueStory: number;
+  meanLatencyMs: number;
+  costPerStoryUsd: number | null;
+}
+
+export function qualityFigures(ms: Measured[]): QualityFigures {
+  const stories = ms.filter((m) => !m.produced.refusal);
+  const kinds: Kind[] = ['concrete', 'vague', 'gibberish', 'not_request', 'other'];
+  const refusedByKind = Object.fromEntries(kinds.map((k) => [k, [ms.filter((m) => m.item.kind === k && m.produced.refusal).length, ms.filter((m) => m.item.kind === k).length]])) as QualityFigures['refusedByKind'];
+  const concreteStories = stories.filter((m) => m.item.kind === 'concrete').map((m) => m.produced.score);
+  const lowestConcrete = concreteStories.length ? Math.min(...concreteStories) : 1;
+  const vague = ms.filter((m) => m.item.kind === 'vague');
+  const nonDescriptions = ms.filter((m) => m.item.kind === 'gibberish' || m.item.kind === 'not_request');
+  const concrete = ms.filter((m) => m.item.kind === 'concrete');
+  const withWords = concrete.filter((m) => m.item.titleWords?.length && !m.produced.refusal);
+  const costs = stories.map((m) => m.produced.costUsd).filter((c): c is number => c != null);
+  return {
+    items: ms.length,
+    stories: stories.length,
+    refusedByKind,
+    vagueCaught: vague.filter((m) => m.produced.refusal || m.produced.score < lowestConcrete).length,
+    vague: vague.length,
+    refusedWithGuidance: nonDescriptions.filter((m) => m.produced.refusal && m.produced.refusal.missing.trim() && m.produced.refusal.example.trim()).length,
+    nonDescriptions: nonDescriptions.length,
+    titlesCut: stories.filter((m) => m.cut).map((m) => m.title),
+    parseRate: stories.filter((m) => m.parsed).length / Math.max(1, stories.length),
+    threeScenarios: stories.filter((m) => m.scenarios >= 3).length / Math.max(1, stories.length),
+    specificErrors: stories.filter((m) => m.specificError).length / Math.max(1, stories.length),
+    titleWordsHeld: withWords.filter((m) => m.titleWordsHeld).length,
+    concreteWithTitleWords: withWords.length,
+    auroc: auroc(concrete.map((m) => m.produced.score), ms.filter((m) => m.item.kind !== 'concrete').map((m) => m.produced.score)),
+    lowestConcrete,
+    highestVagueStory: Math.max(0, ...vague.filter((m) => !m.produced.refusal).map((m) => m.produced.score)),
+    meanLatencyMs: ms.reduce((s, m) => s + m.produced.latencyMs, 0) / Math.max(1, ms.length),
+    costPerStoryUsd: costs.length ? costs.reduce((s, c) => s + c, 0) / Math.max(1, stories.length) : null,
+  };
+}
+
+/** The offline generator's output for one description, scored as the service scores it. */
+export function offlineProduced(text: string, writer: (t: string) => { kind: 'story'; gherkin: string } | { kind: 'refusal'; refusal: Produced['refusal'] }): Produced {
+  const started = performance.now();
+  const r = writer(text);
+  const latencyMs = performance.now() - started;
+  const gherkin = r.kind === 'story' ? r.gherkin : '';
+  const refusal = r.kind === 'refusal' ? r.refusal : null;
+  return { gherkin, refusal, score: scoreOf(text, gherkin, refusal, 'offline', false), latencyMs, costUsd: null };
+}
+
+/** Confidence as the service computes it (core/stories/service.ts). */
+export function scoreOf(text: string, gherkin: string, refusal: Produced['refusal'], provider: string, repaired: boolean): number {
+  const check = refusal ? null : checkGherkin(gherkin);
+  const a = assessDescription(text);
+  return confidenceScore({ signals: a.language === 'en' ? a.signals : null, summary: check?.ok ? check.summary : null, repaired, provider });
 }

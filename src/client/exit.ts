@@ -10,6 +10,8 @@ export const EXIT = {
   rejected: 3,
   notPermitted: 4,
   unreachable: 5,
+  /** A story run that ended `needs_input`: not a failure, the description must be rewritten. */
+  needsInput: 6,
   /** Ctrl-C: stopped watching, the run goes on (the shell's convention, 128 + SIGINT). */
   interrupted: 130,
 } as const;
@@ -54,5 +56,6 @@ export function exitForStatus(status: number, code?: string): ExitCode {
 export function exitForRun(run: { status: string; rejected?: boolean }): ExitCode {
   if (run.status === 'succeeded') return EXIT.succeeded;
   if (run.status === 'cancelled' || run.rejected) return EXIT.rejected;
+  if (run.status === 'needs_input') return EXIT.needsInput;
   return EXIT.failed;
 }

@@ -85,8 +85,9 @@ function ttyReporter({ err }: Streams, startedAt: number, isEnabled = true): Rep
       stage = e.stage;
       spinner.text = text();
       if (e.status === 'succeeded') spinner.succeed(text());
-      else if (e.status === 'failed' || e.status === 'needs_input') spinner.fail(text());
-      else if (e.status === 'cancelled') spinner.warn(text());
+      else if (e.status === 'failed') spinner.fail(text());
+      // needs_input is a request to rewrite the description, not a failure.
+      else if (e.status === 'cancelled' || e.status === 'needs_input') spinner.warn(text());
       else if (e.status === 'waiting_approval') spinner.text = `${text()} (waiting for approval)`;
     },
     note(line) {

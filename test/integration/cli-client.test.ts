@@ -223,9 +223,10 @@ describe('autodevhub CLI: stories', { timeout: 60_000 }, () => {
     expect(events.at(-1)).toMatchObject({ status: 'succeeded', data: { gherkin: expect.stringMatching(/^Feature: /), confidence: expect.any(Number) } });
   });
 
-  it('exits 1 when the run fails (a description no story can be written from), with the reason', async () => {
+  it('exits 6, not 1, when no story can be written from the description (needs_input is not a failure), with the reason', async () => {
     const r = await client(['story', 'asdf', 'qwerty', 'zxcv'], as(adminToken));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(6);
+    expect(r.stderr).not.toMatch(/failed/);
     // The reason and an example, as chat shows them: what to write instead.
     expect(r.stderr).toMatch(/R-\d+ needs input: [A-Z][^\n]* For example: \S+/);
     expect(r.stderr).not.toMatch(/needs input: (gibberish|no_action|placeholder)\b/);

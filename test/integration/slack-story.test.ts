@@ -184,6 +184,9 @@ describe('Slack: /autodevhub story end to end', () => {
       return rows[0];
     }, 15_000, 'regenerated story');
     expect(Number(v2.version)).toBe(2);
+    // A regenerate is a different version (the offline generator adds a scenario the first left out).
+    const [v1]: Array<Record<string, unknown>> = await t.app.db.orm.em.fork().getConnection().execute(`select gherkin from user_stories where id = ?`, [storyId]);
+    expect(v2.gherkin).not.toBe(v1!.gherkin);
     const v2Post = await waitFor(
       () => slack.callsOf('chat.postMessage').find((c) => JSON.stringify(c.args.blocks ?? '').includes(`story:${v2.id}`)),
       10_000,

@@ -55,7 +55,7 @@ describe('CLI client exit codes', () => {
     expect(exitForStatus(503, 'unavailable')).toBe(5);
     expect(exitForRun({ status: 'succeeded' })).toBe(0);
     expect(exitForRun({ status: 'failed' })).toBe(1);
-    expect(exitForRun({ status: 'needs_input' })).toBe(1);
+    expect(exitForRun({ status: 'needs_input' })).toBe(6);
     expect(exitForRun({ status: 'cancelled' })).toBe(3);
     expect(exitForRun({ status: 'failed', rejected: true })).toBe(3);
   });

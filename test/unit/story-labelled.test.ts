@@ -15,7 +15,7 @@ const judged: Judged[] = items.map((item) => {
 describe('labelled descriptions', () => {
   it('holds at least 60 items across every class', () => {
     expect(items.length).toBeGreaterThanOrEqual(60);
-    expect(new Set(items.map((i) => i.class))).toEqual(new Set(['good', 'vague', 'compound', 'gibberish', 'language', 'hostile']));
+    expect(new Set(items.map((i) => i.class))).toEqual(new Set(['good', 'vague', 'compound', 'gibberish', 'language', 'hostile', 'not_request']));
   });
 
   it.each(judged.filter((j) => j.item.split === 'calibration').map((j) => [j.item.id, j] as const))('%s: every property holds', (_id, j) => {

@@ -34,7 +34,7 @@ function classify(err: unknown): Error {
   return new TransientProviderError(`Claude could not be reached: ${(err as Error).message}`);
 }
 
-const REASONS: Record<string, RefusalReason> = { gibberish: 'gibberish', no_action: 'no_action', bare_verb: 'bare_verb' };
+const REASONS: Record<string, RefusalReason> = { gibberish: 'gibberish', no_action: 'no_action', bare_verb: 'bare_verb', vague: 'vague' };
 
 interface Totals {
   inputTokens: number;
@@ -121,11 +121,11 @@ export function createClaudeProvider(opts: ClaudeOptions): StoryProvider {
     name: 'claude',
     label: opts.model,
     model: opts.model,
-    generate: (description, context) => ask([{ role: 'user', content: userMessage(description) }], context),
+    generate: (description, context) => ask([{ role: 'user', content: userMessage(description, context?.previous) }], context),
     repair: (description, previous, parseError, context) =>
       ask(
         [
-          { role: 'user', content: userMessage(description) },
+          { role: 'user', content: userMessage(description, context?.previous) },
           { role: 'assistant', content: previous },
           { role: 'user', content: `The Gherkin parser rejected that: ${parseError}\nAnswer with the ${WRITE_TOOL} tool this time.` },
         ],

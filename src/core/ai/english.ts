@@ -15,6 +15,8 @@ export interface Token {
   known: boolean;
   /** Punctuation that followed the word ("," or "."). */
   post: string;
+  /** The tagger's confidence in its tags: 1 for a word its lexicon holds, lower for a guess. */
+  confidence: number;
 }
 
 interface RawTerm {
@@ -39,6 +41,7 @@ export function tokens(text: string): Token[] {
         tags: new Set(t.tags),
         known: (t.confidence ?? 1) > 0.15 || NAME_SHAPE.test(t.text) || !/[a-z]/i.test(t.text),
         post: t.post.trim(),
+        confidence: t.confidence ?? 1,
       })),
   );
 }
@@ -84,6 +87,11 @@ const COMMON_VERBS = new Set(
     'display limit allow let enable help track invalidate expire'
   ).split(' '),
 );
+
+/** One of the verbs backlogs use most, whatever the tagger makes of it alone ("email", "sync"). */
+export function isCommonVerb(word: string): boolean {
+  return COMMON_VERBS.has(word.toLowerCase());
+}
 
 /** Whether a word can start an instruction ("Acknowledge a PagerDuty alert"): the lexicon, then the tagger in context. */
 export function isVerb(word: string): boolean {

@@ -1,6 +1,6 @@
 import { cleanDescription, type CleanedDescription } from '../stories/clean.js';
 import nlp from 'compromise';
-import { isPhrasal, isPluralNoun, isVerb, PARTICLES, tokens, type Token } from './english.js';
+import { isCommonVerb, isPhrasal, isPluralNoun, isVerb, PARTICLES, tokens, type Token } from './english.js';
 
 /**
  * Reads a feature description the way a product owner would: who asks (role), what they want to
@@ -19,6 +19,8 @@ export interface Action {
   modifiers: string[];
   /** The whole phrase: "export the monthly invoice list as CSV for accounting". */
   text: string;
+  /** A bound said before the object ("up to 8" in "show up to 8 recent orders"): kept out of the object. */
+  quantity?: string;
 }
 
 export interface Reading {
@@ -89,6 +91,10 @@ function firstPersonBenefit(m: RegExpExecArray | null, text: string): string | n
   return b.replace(/^i\b/, 'I');
 }
 
+const COMMON_VERB_FORMS = /^(access|process|address|focus|pass|press|cross|dismiss|discuss|express|bypass|harass)$/;
+
+const QUANTITY_TAIL = /^(?:up to|at most|at least|more than|less than|fewer than|no more|no less|not more|up until|of up|for up|between up|to \d)/;
+
 const BOUNDARY_WORDS = new Set(['when', 'whenever', 'if', 'so', 'because', 'once', 'unless', 'while', 'before', 'after', 'until']);
 
 /** Splits "export the monthly invoice list as CSV for accounting" into verb, object and modifiers. */
@@ -104,7 +110,13 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
     verb = isVerb(base) ? base : isVerb(`${base}e`) ? `${base}e` : verb;
   }
   // After "I want to" the next word is a verb by construction ("bookmark", "star"), if it is a word at all.
-  if (!(isVerb(verb) || (afterTo && /^[a-z]{3,}$/.test(verb))) || first.tags.has('Modal')) return null;
+  if (!(isVerb(verb) || (afterTo && /^[a-z]{3,}$/.test(verb)) || imperativeVerb(toks)) || first.tags.has('Modal')) return null;
+  // "Is the release still on?", "Does it work?": a question or a statement, not an instruction.
+  if (!afterTo && (first.tags.has('Copula') || /^(is|are|was|were|am|does|did|has|had)$/.test(verb))) return null;
+  // "expired coupons removed every night": a past form is not the verb of an instruction.
+  if (!afterTo && first.tags.has('PastTense') && !first.tags.has('Infinitive') && /ed$/.test(first.normal)) return null;
+  // "Thanks, that worked": a third-person or plural form is not the bare verb of an instruction.
+  if (!afterTo && /[^s]s$/.test(verb) && !COMMON_VERB_FORMS.test(verb) && first.tags.has('PresentTense') && !first.tags.has('Infinitive')) return null;
   let i = 1;
   // "get notified by email": the passive names the real verb, and the speaker is its object.
   if ((verb === 'get' || verb === 'be') && toks[1]?.tags.has('Verb') && /ed$|en$/.test(toks[1].normal)) {
@@ -117,7 +129,9 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
     }
   }
   const next = toks[1];
-  if (next && PARTICLES.has(next.normal) && isPhrasal(verb, next.normal)) {
+  // "show up to 8 orders": "up to <number>" bounds the object; it is not the particle of "show up".
+  const bounding = next && QUANTITY_TAIL.test(`${next.normal} ${toks[2]?.normal ?? ''}`) && toks[3]?.tags.has('Value');
+  if (next && !bounding && PARTICLES.has(next.normal) && isPhrasal(verb, next.normal)) {
     verb = `${verb} ${next.normal}`;
     i = 2;
   }
@@ -125,6 +139,14 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
   const words = (from: number, to: number) => toks.slice(from, to).map((t) => t.text).join(' ');
   // The object: determiners, adjectives, nouns, numbers, "of" phrases, nouns joined by "and".
   let j = i;
+  let quantity: string | undefined;
+  const q = /^(up to|at most|at least|no more than|more than|fewer than|less than)\s+(\S+)\s/i.exec(`${words(i, toks.length)} `);
+  if (q && toks.slice(i).some((t, k) => k < 4 && t.tags.has('Value'))) {
+    const n = q[0].trim().split(/\s+/).length;
+    quantity = words(i, i + n);
+    j = i + n;
+  }
+  const objectStart = j;
   if (toks[j]?.tags.has('QuestionWord')) {
     // "see which tests are flaky": the clause is the object, up to its first preposition.
     j++;
@@ -141,17 +163,19 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
       // "projects inactive for 90 days": an adjective after the noun starts a modifier.
       if (j > i && t.tags.has('Adjective') && !t.tags.has('Noun') && toks[j - 1]!.tags.has('Noun') && toks[j + 1]?.tags.has('Preposition')) break;
       if ((t.normal === 'and' || t.normal === 'or') && toks[j + 1] && (/^(also|then|too)$/.test(toks[j + 1]!.normal) || (isVerb(toks[j + 1]!.normal) && !toks[j + 1]!.tags.has('Noun')))) break;
-      if (t.tags.has('Verb') && !t.tags.has('Noun') && !t.tags.has('Adjective') && j > i && !t.tags.has('Participle')) break;
+      // "merge duplicate contacts in the CRM": after the imperative's verb, an "-s" word between a noun and a preposition is a plural noun, not a second verb.
+      const pluralNoun = /[^s]s$/.test(t.normal) && t.tags.has('PresentTense') && (toks[j - 1]!.tags.has('Noun') || toks[j - 1]!.tags.has('Adjective')) && (!toks[j + 1] || toks[j + 1]!.tags.has('Preposition') || BOUNDARY_WORDS.has(toks[j + 1]!.normal));
+      if (t.tags.has('Verb') && !t.tags.has('Noun') && !t.tags.has('Adjective') && j > i && !t.tags.has('Participle') && !toks[j - 1]!.tags.has('Value') && !pluralNoun) break;
       j++;
     }
   }
-  const object = words(i, j).replace(/\s+(and|or)$/i, '');
+  const object = words(objectStart, j).replace(/\s+(and|or)$/i, '');
   let rest = words(j, toks.length);
   let trigger: string | null = null;
   const cond = /\b(?:when|whenever|if|once)\s+(.+)$/i.exec(rest);
   if (cond) {
     trigger = clean(cond[1]!);
-    rest = rest.slice(0, cond.index);
+    rest = rest.slice(0, cond.index).replace(/\b(even|only|just|also|especially)\s*$/i, '');
   }
   const andVerb = /^(.*?)\s*,?\s*\b(?:and|then)\s+(?:also\s+)?(\w+\b.*)$/i.exec(rest);
   let more = '';
@@ -160,20 +184,38 @@ export function readAction(phrase: string, afterTo = false): { action: Action; r
     rest = andVerb[1]!;
   }
   const modifiers = splitModifiers(rest);
-  const actionText = clean([verb, object, ...modifiers].filter(Boolean).join(' '));
+  const actionText = clean([verb, quantity, object, ...modifiers].filter(Boolean).join(' '));
   return {
-    action: { verb, object: clean(object), objectPlural: object ? isPluralNoun(object) : false, modifiers, text: actionText },
+    action: { verb, object: clean(object), objectPlural: object ? isPluralNoun(object) : false, modifiers, text: actionText, ...(quantity && { quantity }) },
     rest: more,
     trigger,
   };
+}
+
+/**
+ * A word that is a noun as often as a verb ("Bill customers monthly", "Page the on-call
+ * engineer", "Queue print jobs"): read in imperative position, with the whole sentence after it.
+ * Put after a subject ("we bill customers monthly") the tagger decides from the sentence; it is a
+ * verb when its lexicon knows it as a base-form verb there (not a guess) and what follows starts a noun phrase.
+ */
+function imperativeVerb(toks: Token[]): boolean {
+  const [first, second] = toks;
+  if (!first || !second || !/^[a-z]{3,}$/.test(first.normal) || /[,.;:!?]/.test(first.post)) return false;
+  const retagged = tokens(`we ${first.normal} ${toks.slice(1).map((t) => `${t.text}${t.post}`).join(' ')}`);
+  const verb = retagged[1];
+  const next = retagged[2];
+  if (!verb || !next || verb.confidence < 0.5 || !verb.tags.has('Infinitive') || verb.tags.has('Modal') || verb.tags.has('Auxiliary')) return false;
+  return ['Determiner', 'Noun', 'Adjective', 'Possessive', 'Value', 'Pronoun'].some((tag) => next.tags.has(tag)) && !next.tags.has('Verb');
 }
 
 function splitModifiers(rest: string): string[] {
   const toks = tokens(clean(rest));
   const units: string[] = [];
   let cur: string[] = [];
-  for (const t of toks) {
-    const starts = (t.tags.has('Preposition') && t.normal !== 'of') || (t.tags.has('Adverb') && !t.tags.has('Adjective'));
+  for (const [k, t] of toks.entries()) {
+    // "for up to 12 people", "at most 5 books", "more than 40 stops": a quantity is one phrase with what it bounds.
+    const inQuantity = k > 0 && QUANTITY_TAIL.test(`${toks[k - 1]!.normal} ${t.normal}`);
+    const starts = !inQuantity && ((t.tags.has('Preposition') && t.normal !== 'of') || (t.tags.has('Adverb') && !t.tags.has('Adjective')));
     if (starts && cur.length) {
       units.push(cur.join(' '));
       cur = [];
@@ -210,11 +252,59 @@ function readActions(phrase: string, afterTo = false): { actions: Action[]; trig
  * past participle of a known verb is turned round; anything else stays as written.
  */
 function objectComplement(goal: string): string | undefined {
-  const m = /^(.+?)\s+(\w+(?:ed|en))$/i.exec(goal);
-  if (!m || m[1]!.split(/\s+/).length > 6) return undefined;
-  const verb = nlp(m[2]!).verbs().toInfinitive().text().toLowerCase();
-  return verb && verb !== m[2]!.toLowerCase() && isVerb(verb) ? `${verb} ${m[1]}` : undefined;
+  // The object is a noun phrase (no verb in it); the participle after it carries the action, and
+  // whatever follows ("when a user changes their password", "every Monday") stays with it.
+  const toks = tokens(goal);
+  for (let k = 1; k < Math.min(toks.length, 8); k++) {
+    const t = toks[k]!;
+    if (/[,.;:!?]/.test(toks[k - 1]!.post)) return undefined;
+    const participle = (t.tags.has('PastTense') || t.tags.has('Participle') || /(ed|en)$/.test(t.normal)) && t.tags.has('Verb');
+    if (!participle) {
+      if (t.tags.has('Verb') && !t.tags.has('Noun') && !t.tags.has('Adjective')) return undefined;
+      continue;
+    }
+    if (!toks.slice(0, k).some((x) => x.tags.has('Noun') || x.tags.has('Pronoun'))) return undefined;
+    const verb = baseOfParticiple(t.normal);
+    if (!verb || verb === t.normal || !isVerb(verb)) return undefined;
+    const object = toks.slice(0, k).map((x) => x.text).join(' ');
+    const rest = toks.slice(k + 1).map((x) => x.text).join(' ');
+    return `${verb} ${object}${rest ? ` ${rest}` : ''}`;
+  }
+  return undefined;
 }
+
+/**
+ * "I want invoices as PDF", "I want alerts by SMS": a thing wished for in a form or through a
+ * channel carries its action: download it in that format, receive it that way.
+ */
+function wantedInForm(goal: string): string | undefined {
+  const m = /^((?:the\s+|my\s+|our\s+)?[\w-]+(?:\s+[\w-]+){0,3}?)\s+(as|in|by|via)\s+(.+)$/i.exec(goal);
+  if (!m || !tokens(`the ${m[1]!.replace(/^(the|my|our)\s+/i, '')}`).slice(1).some((t) => t.tags.has('Noun') && !t.tags.has('Pronoun'))) return undefined;
+  if (/^(?:an?\s+)?(CSV|PDF|XLSX|Excel|JSON|XML|ZIP|ICS|Markdown|HTML)\b/i.test(m[3]!)) return `download ${goal}`;
+  if (/^(?:an?\s+)?(e-?mail|SMS|text(?: message)?|Slack|Teams|push(?: notifications?)?|webhook)\b/i.test(m[3]!)) return `receive ${goal}`;
+  return undefined;
+}
+
+/** "I want saved searches": a participle before the noun names what is done to it (save searches). */
+function wantedDone(goal: string): string | undefined {
+  const toks = tokens(goal);
+  const [first, ...rest] = toks;
+  if (!first || !rest.length || toks.length > 4 || !/ed$/.test(first.normal) || !rest.some((t) => t.tags.has('Noun'))) return undefined;
+  const verb = baseOfParticiple(first.normal);
+  return verb ? `${verb} ${rest.map((t) => t.text).join(' ')}` : undefined;
+}
+
+/** removed → remove, flagged → flag, emailed → email, hidden → hide; '' when no verb fits. */
+function baseOfParticiple(word: string): string {
+  const w = word.toLowerCase();
+  if (IRREGULAR_BASE[w]) return IRREGULAR_BASE[w];
+  const guesses = [w.replace(/([^aeiou])\1ed$/, '$1'), w.replace(/ied$/, 'y'), w.replace(/d$/, ''), w.replace(/ed$/, '')];
+  // A base form the lexicon knows (not a guess of the tagger's): "remove", not "remov".
+  const known = (g: string) => isCommonVerb(g) || (isVerb(g) && (tokens(`we ${g} the thing`)[1]?.confidence ?? 0) >= 0.5);
+  return guesses.find((g) => g !== w && /^[a-z]{2,}$/.test(g) && known(g)) ?? '';
+}
+
+const IRREGULAR_BASE: Record<string, string> = { hidden: 'hide', shown: 'show', sent: 'send', kept: 'keep', made: 'make', paid: 'pay', sold: 'sell', built: 'build', held: 'hold', written: 'write', taken: 'take', given: 'give', frozen: 'freeze', chosen: 'choose', stolen: 'steal' };
 
 export function readDescription(description: string): Reading {
   const cleaned = cleanDescription(description);
@@ -260,7 +350,7 @@ export function readDescription(description: string): Reading {
     };
   }
   let { actions, trigger } = readActions(goal, afterTo);
-  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? '', true));
+  if (!actions.length && goalM && !afterTo) ({ actions, trigger } = readActions(objectComplement(goal) ?? wantedInForm(goal) ?? wantedDone(goal) ?? '', true));
   const automatic = /\b(automatically|by itself|on its own)\b/i.test(goal);
   return {
     ...base,

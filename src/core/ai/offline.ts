@@ -1,9 +1,9 @@
 import type { Action, Reading } from './narrative.js';
-import { article, sentenceCase, thirdPerson } from './english.js';
+import { article, isPhrasal, PARTICLES, sentenceCase, thirdPerson } from './english.js';
 import type { GeneratedStory, StoryProvider } from './provider.js';
 import { assessDescription, type Assessment, type Refusal } from '../stories/assess.js';
 import { phrasesFor, systemDoes, triggerSteps, type Phrases } from '../stories/phrases.js';
-import { edgeSituation, kindOf, type Situation } from '../stories/situations.js';
+import { edgeSituation, kindOf, otherSituations, type Situation } from '../stories/situations.js';
 import { openQuestions } from '../stories/questions.js';
 import { outlineFor } from '../stories/outline.js';
 import { boundaryRows, formatValue, type NamedValue } from '../stories/values.js';
@@ -34,14 +34,33 @@ export function titleFor(r: Reading): string {
   let object = a.object;
   if (object.split(' ').length > 6) object = object.replace(/\s+(of|with|from|for)\s.*$/i, '');
   const passive = /^(get|be) \w+(ed|en)\b/.test(a.text) && a.object === 'me';
-  const units = passive ? [a.text.split(' ').slice(0, 2).join(' '), ...a.modifiers] : [`${a.verb}${object ? ` ${object}` : ''}`, ...a.modifiers];
+  const units = passive ? [a.text.split(' ').slice(0, 2).join(' '), ...a.modifiers] : [[a.verb, a.quantity, object].filter(Boolean).join(' '), ...a.modifiers];
   if (r.trigger) units.push(`when ${r.trigger}`);
-  let title = units[0]!;
+  let kept = [units[0]!];
   for (const u of units.slice(1)) {
-    if (`${title} ${u}`.split(' ').length > TITLE_WORDS) break;
-    title = `${title} ${u}`;
+    if ([...kept, u].join(' ').split(' ').length > TITLE_WORDS) break;
+    kept.push(u);
   }
+  // A title ends on a whole phrase: a unit ending on a word that needs another after it goes.
+  while (kept.length > 1 && dangles(kept.join(' '), a.verb)) kept = kept.slice(0, -1);
+  let title = kept.join(' ');
+  while (title.includes(' ') && dangles(title, a.verb)) title = title.replace(/\s+\S+$/, '');
   return sentenceCase(title);
+}
+
+const DANGLING = new Set(
+  ('a an the and or but nor of to for with at in on by from as into onto via per than then so if when while until unless ' +
+    'before after because whether up down out off over even only just also every each any some no not my your their our its ' +
+    'is are be can should will may might must this these those that which who whose between about through within without')
+    .split(' '),
+);
+
+/** The title's last word needs another after it ("for up", "from their phone even"), unless it is the verb's own particle ("turn the heating off"). */
+function dangles(title: string, verb: string): boolean {
+  const words = title.toLowerCase().split(/\s+/);
+  const last = words.at(-1)!.replace(/[^a-z']/g, '');
+  if (!DANGLING.has(last)) return words.length > 1 && /^(while|when|before|after|by|without)$/.test(words.at(-2)!) && /ing$/.test(last);
+  return !(PARTICLES.has(last) && isPhrasal(verb.split(' ')[0]!, last) && words.length > 2);
 }
 
 const steps = (keyword: StoryStep['keyword'], lines: string[]): StoryStep[] =>
@@ -122,7 +141,23 @@ function requirementOutline(r: Reading, v: NamedValue): StoryScenario {
   };
 }
 
-export function writeOfflineStory(description: string): OfflineResult {
+/**
+ * Regenerate: the rules give one story per text. Each new version keeps what the previous one
+ * added and adds one scenario it left out (access, doing it twice, the kind's own edge case);
+ * when none is left, the same story comes back with a first open question saying why and what
+ * would help.
+ */
+function anotherVersion(story: StructuredStory, others: Situation[], previous: string, signedIn: string | null): StructuredStory {
+  const had = new Set([...previous.matchAll(/^\s*Scenario(?: Outline)?:\s*(.+)$/gm)].map((m) => m[1]!.trim().toLowerCase()));
+  const inStory = (s: Situation) => story.scenarios.some((sc) => sc.name.toLowerCase() === s.name.toLowerCase());
+  // What earlier versions added stays; one more comes with each regenerate until none is left.
+  const kept = others.filter((s) => had.has(s.name.toLowerCase()) && !inStory(s));
+  const fresh = others.find((s) => !had.has(s.name.toLowerCase()) && !inStory(s));
+  const extra = [...kept, ...(fresh ? [fresh] : [])].map((s) => situationScenario(s, s.name.startsWith('Someone without') ? null : signedIn));
+  return { ...story, scenarios: [...story.scenarios, ...extra], open_questions: fresh ? story.open_questions : [SAME_AGAIN, ...story.open_questions] };
+}
+
+export function writeOfflineStory(description: string, opts: { previous?: string } = {}): OfflineResult {
   const assessment = assessDescription(description);
   if (assessment.refusal) return { kind: 'refusal', refusal: assessment.refusal, assessment };
   const r = assessment.reading;
@@ -131,6 +166,7 @@ export function writeOfflineStory(description: string): OfflineResult {
   let scenarios: StoryScenario[];
   let p: Phrases | null = null;
   let goal: string;
+  let others: Situation[] = [];
   if (r.requirement) {
     scenarios = requirementScenarios(r);
     const v = assessment.values[0];
@@ -146,17 +182,19 @@ export function writeOfflineStory(description: string): OfflineResult {
     const error = situationScenario(threshold ? thresholdAlready(p, threshold) : kind.error(p), threshold ? null : who);
     const outline = outlineFor(assessment, p, threshold ? null : who);
     const edge = edgeSituation(p, kind, r.actor === 'system');
+    others = otherSituations(p, kind, r.actor === 'system');
     scenarios = [happy, error, outline ?? situationScenario(edge, edge.name.startsWith('Someone without') ? null : who)];
     goal = r.actor === 'system' ? `the system to ${a.text}${r.trigger ? ` when ${r.trigger}` : ''}` : `to ${a.text}`;
     if (r.more.length) goal += ` and ${r.more.map((m) => m.text).join(' and ')}`;
   }
-  const story: StructuredStory = {
+  let story: StructuredStory = {
     feature: titleFor(r),
     narrative: { as_a: role, i_want: goal, so_that: r.benefit },
     background: null,
     scenarios,
     open_questions: openQuestions(assessment, p),
   };
+  if (opts.previous !== undefined) story = anotherVersion(story, others, opts.previous, r.action && !kindOf(p!).anonymous ? signedIn : null);
   return { kind: 'story', story, gherkin: renderGherkin(story), assessment };
 }
 
@@ -166,14 +204,18 @@ export function generateOfflineGherkin(description: string): string {
   return result.kind === 'story' ? result.gherkin : '';
 }
 
+/** Said when a regenerate would give the same story: why, and what would give a different one. */
+export const SAME_AGAIN =
+  'This is the same story as before: the offline generator writes one story per description, from rules, so it has no other version to offer. For a different one, set ANTHROPIC_API_KEY (or another model provider), or make the description more specific: who asks, what they act on, and what they see when it works.';
+
 export function createOfflineProvider(): StoryProvider {
   return {
     name: 'offline',
     label: 'offline generator',
     model: 'autodevhub-offline-2',
-    async generate(description): Promise<GeneratedStory> {
+    async generate(description, context): Promise<GeneratedStory> {
       const started = performance.now();
-      const result = writeOfflineStory(description);
+      const result = writeOfflineStory(description, context?.previous !== undefined ? { previous: context.previous } : {});
       const usage = { inputTokens: null, outputTokens: null, latencyMs: Math.round(performance.now() - started) };
       if (result.kind === 'refusal') return { ...usage, gherkin: '', refusal: result.refusal, openQuestions: [] };
       return { ...usage, gherkin: result.gherkin, openQuestions: result.story.open_questions };

@@ -28,6 +28,8 @@ export interface StoryContext {
   projectKey?: string | null;
   glossary?: Record<string, string>;
   examples?: Array<{ description: string; gherkin: string }>;
+  /** Regenerate: the version being replaced, so a provider can write a different one (or say why it cannot). */
+  previous?: string;
 }
 
 /** Where stories come from: Claude, an OpenAI-compatible API, or the offline generator. */

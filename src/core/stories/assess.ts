@@ -10,7 +10,7 @@ import { article } from '../ai/english.js';
  * A refusal says what is missing and shows an example, so the person can fix it in place.
  */
 
-export type RefusalReason = 'empty' | 'gibberish' | 'no_action' | 'bare_verb' | 'language';
+export type RefusalReason = 'empty' | 'gibberish' | 'no_action' | 'bare_verb' | 'vague' | 'language';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -91,6 +91,37 @@ function example(reading: Reading, nounHint: string): string {
   return `For example: ${GOOD_EXAMPLE}`;
 }
 
+/** Social messages and status talk: thanks, greetings, congratulations, apologies. */
+const CHAT = /^(?:thanks?(?: you)?|thx|ty|cheers|congrats|congratulations|happy \w+|hi|hey|hello|good (?:morning|afternoon|evening|night)|sorry|lol|ok(?:ay)?|great (?:job|work)|nice (?:job|work)|well done|see you)\b/i;
+
+/** Verbs that ask for a quality to change, not for something to be done: "improve", "revamp". */
+const QUALITY_VERB = /^(improve|enhance|optimi[sz]e|moderni[sz]e|revamp|streamline|rework|overhaul|refresh|redesign|polish|boost|increase|raise|reduce|lower|grow|maximi[sz]e|minimi[sz]e|simplify|rethink|transform|elevate|better)$/;
+/** Verbs of how people feel about something: nothing a tester can observe. */
+const ATTITUDE_VERB = /^(trust|like|love|enjoy|prefer|appreciate|feel|value|adore|embrace|understand)$/;
+/** Verbs that name a means, checkable only through what the means is for: "use AI to improve conversion". */
+const MEANS_VERB = /^(use|leverage|adopt|introduce|harness|employ|utili[sz]e)$/;
+/** Verbs that set a state: checkable only when the state is ("sortable by date"), not a judgement ("smarter"). */
+const STATE_VERB = /^(make|be|become|feel|get|keep|look|seem|stay|render)$/;
+const JUDGEMENT = /\b(more|less|smart|smarter|clean|cleaner|intuitive|useful|modern|nice|nicer|good|great|easy|easier|simple|simpler|friendly|user-friendly|fast|faster|slick|pretty|beautiful|engaging|powerful|flexible|efficient|reliable|awesome|delightful|seamless|data-driven|customer-centric|innovative|better|best|lean|agile|fun|appealing|attractive|polished|professional|smooth|snappy|consistent)\b/i;
+
+/**
+ * Vagueness judged by what could be checked: a story needs an object and an outcome someone
+ * could observe. A verb that asks for a quality ("improve", "revamp"), a feeling ("trust",
+ * "love"), a means aimed at a quality ("use AI to improve conversion"), or a state that is a
+ * judgement ("make the dashboard smarter") gives neither, unless a value makes it measurable.
+ */
+function uncheckable(reading: Reading, text: string): string | null {
+  const a = reading.action!;
+  if (findValues(text).length || /\d/.test(a.text)) return null;
+  const head = a.verb.split(' ')[0]!.toLowerCase();
+  const rest = [a.object, ...a.modifiers].join(' ');
+  if (QUALITY_VERB.test(head)) return `"${a.verb}" asks for ${a.object ? `${a.object} to get better` : 'something to get better'} without saying what would be different.`;
+  if (ATTITUDE_VERB.test(head)) return `"${a.verb}" is how people feel about ${a.object || 'it'}, which no test can observe.`;
+  if (MEANS_VERB.test(head) && /\bto\s+(\w+)/i.test(rest) && QUALITY_VERB.test(/\bto\s+(\w+)/i.exec(rest)![1]!.toLowerCase())) return `it names a means (${a.object}) and a wish for a number to move, but no change anyone could see.`;
+  if (STATE_VERB.test(head) && JUDGEMENT.test(rest)) return `"${a.text}" is a judgement, not an outcome.`;
+  return null;
+}
+
 function refusalFor(reading: Reading, known: number, language: string, text: string, raw: string): Refusal | null {
   const w = words(text);
   if (w.length === 0) {
@@ -119,6 +150,18 @@ function refusalFor(reading: Reading, known: number, language: string, text: str
         ? `"${noun}" names a thing, not an action: what should ${who} be able to do with ${noun}? A story's steps need a verb.`
         : 'There is no action here: what should someone be able to do?',
       example: example(reading, noun),
+    };
+  }
+  const chat = CHAT.exec(text.trim()) ?? (/\?\s*$/.test(text) && !/^(can|could|would|will)\s+(we|you|i|users?|people)\b/i.test(text.trim()) ? /^.*$/.exec(text.trim()) : null);
+  if (chat) {
+    return { reason: 'no_action', missing: `This reads as a chat message ("${chat[0].trim()}"), not a feature request: what should someone be able to do that they cannot today?`, example: example(reading, '') };
+  }
+  const unchecked = action ? uncheckable(reading, text) : null;
+  if (unchecked) {
+    return {
+      reason: 'vague',
+      missing: `Nothing here could be checked: ${unchecked} Say what someone should be able to do, on what, and what they would see when it works.`,
+      example: example(reading, action?.object && words(action.object).length <= 5 ? action.object : ''),
     };
   }
   if (action) {

@@ -51,9 +51,81 @@ function resultsFor(v: NamedValue, p: Phrases): [string, string] {
   return [p.done, `not ${p.done}`];
 }
 
+const KEEPING = /^(keep|retain|store|hold|save|archive|log|cache|back up)$/;
+const SHOWING = /^(see|view|list|show|display|preview)$/;
+
+/**
+ * The outlines whose rows follow from what the sentence makes the value mean, rather than from
+ * the value's shape: a period a state lasts ("snooze for 30 minutes": still snoozed just before,
+ * back just after), an amount a rule applies beyond ("orders above $100": below, at, above), and
+ * how many are shown ("show up to 8": 7 of 7, 8 of 8, 8 of 9).
+ */
+function meaningOutline(v: NamedValue, p: Phrases, given: StoryStep[], system: boolean, text: string, trigger: string | null): StoryScenario | null {
+  const step = v.family === 'money' || v.family === 'percent' ? Math.max(1, Math.round(v.amount / 10)) : 1;
+  const name = sentenceCase(v.raw);
+  const and = (text: string): StoryStep => ({ keyword: given.length ? 'And' : 'Given', text });
+  if (v.family === 'duration' && v.bound === 'retain' && !KEEPING.test(p.verb)) {
+    const unit = v.unit.replace(/s$/, '');
+    const fine = unit === 'hour' ? { n: v.amount * 60 - 1, u: 'minutes', m: v.amount * 60 + 1 } : unit === 'day' ? { n: v.amount * 24 - 1, u: 'hours', m: v.amount * 24 + 1 } : { n: v.amount - 1, u: `${unit}s`, m: v.amount + 1 };
+    return {
+      name,
+      type: 'outline',
+      steps: [...given, and(`${p.the === 'I' ? 'I was' : `${p.the} ${p.was}`} ${p.done} <elapsed> ago`), { keyword: 'When', text: 'the time is checked' }, { keyword: 'Then', text: `${p.the === 'I' ? 'I am' : `${p.the} ${p.is}`} <state>` }],
+      examples: { columns: ['elapsed', 'state'], rows: [[`${fine.n} ${fine.u}`, `still ${p.done}`], [`${fine.m} ${fine.u}`, `no longer ${p.done}`]] },
+    };
+  }
+  const crossing = /^(passes|exceeds|(?:goes|rises|stays|is) (?:above|over)|(?:drops|falls|goes|stays) (?:below|under))$/.test(v.lead);
+  if (crossing && trigger) {
+    // "when replication lag passes 30 seconds": the measured quantity below, at and beyond the line.
+    const up = !/below|under/.test(v.lead);
+    const quantity = new RegExp(`^(?:the\\s+)?(.+?)\\s+${v.lead}\\b`, 'i').exec(trigger)?.[1] ?? 'the value';
+    const rows = [v.amount - step, v.amount, v.amount + step].map((n) => [formatValue(v, n), (up ? n > v.amount : n < v.amount) ? p.done : `not ${p.done}`]);
+    const the = p.the === 'I' ? 'I' : p.the;
+    return {
+      name: sentenceCase(`${quantity} ${v.raw}`),
+      type: 'outline',
+      steps: [...given, and(`the ${quantity} is <value>`), { keyword: 'When', text: 'the rule is checked' }, { keyword: 'Then', text: `${the} ${p.the === 'I' ? 'am' : p.is} <result>` }],
+      examples: { columns: ['value', 'result'], rows },
+    };
+  }
+  const event = v.family === 'duration' && (v.bound === 'max' || v.bound === 'min') ? new RegExp(`${v.raw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+of\\s+(?:the\\s+|their\\s+|my\\s+)?([a-z]+)`, 'i').exec(text)?.[1] : undefined;
+  if (event) {
+    // "return an item within 30 days of delivery": the time since the event, not the item's age.
+    const rows = boundaryRows(v).map((r) => [formatValue(v, r.amount), r.inside ? 'accepted' : 'refused']);
+    return {
+      name,
+      type: 'outline',
+      steps: [...given, and(`the ${event.toLowerCase()} was <elapsed> ago`), { keyword: 'When', text: `I try to ${p.verb} ${p.object ? p.it : ''}`.trim() }, { keyword: 'Then', text: `${p.the === 'I' ? 'it' : p.the} is <result>` }],
+      examples: { columns: ['elapsed', 'result'], rows },
+    };
+  }
+  if (v.family === 'money' && /^(above|over|more than|exceeding|below|under|less than)$/.test(v.lead)) {
+    const above = /^(above|over|more than|exceeding)$/.test(v.lead);
+    const rows = [v.amount - step, v.amount, v.amount + step].map((n) => [formatValue(v, n), (above ? n > v.amount : n < v.amount) ? 'applies' : 'does not apply']);
+    return {
+      name,
+      type: 'outline',
+      steps: [...given, and('the amount is <amount>'), { keyword: 'When', text: system ? 'the rule is checked' : `I ${p.goalThe}` }, { keyword: 'Then', text: 'the rule <result>' }],
+      examples: { columns: ['amount', 'result'], rows },
+    };
+  }
+  if (v.family === 'count' && v.bound === 'max' && SHOWING.test(p.verb)) {
+    const rows = [v.amount - 1, v.amount, v.amount + 1].map((n) => [String(n), String(Math.min(n, v.amount))]);
+    return {
+      name,
+      type: 'outline',
+      steps: [...given, and(`there are <count> ${p.heads}`), { keyword: 'When', text: `I ${p.goalThe}` }, { keyword: 'Then', text: `I see <shown> ${p.heads}` }],
+      examples: { columns: ['count', 'shown'], rows },
+    };
+  }
+  return null;
+}
+
 export function outlineFor(a: Assessment, p: Phrases, signedIn: string | null): StoryScenario | null {
   const v = a.values[0];
   if (!v) return null;
+  const meant = meaningOutline(v, p, signedIn ? [{ keyword: 'Given', text: signedIn }] : [], a.reading.actor === 'system', a.reading.cleaned.text, a.reading.trigger);
+  if (meant) return meant;
   const col = column(v);
   const rows = boundaryRows(v);
   const [yes, no] = resultsFor(v, p);

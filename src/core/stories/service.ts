@@ -95,7 +95,9 @@ export async function generateStory({ ctx, runId }: { ctx: CoreContext; runId: n
   const description = run.input.description;
   const regenerate = typeof run.input.parentStoryId === 'number';
   await step(ctx, runId, { status: 'running', stage: 'generate', progress: 10, message: `Writing the story with the ${ctx.provider.label}` });
-  const context = await storyContextFor(ctx, run.projectKey);
+  const base = await storyContextFor(ctx, run.projectKey);
+  const parent = regenerate ? await findStory(ctx.em, Number(run.input.parentStoryId)) : null;
+  const context = parent ? { ...base, previous: parent.gherkin } : base;
   const assessment = assessDescription(description);
   const draft = await draftStory(ctx, { description, projectKey: run.projectKey ?? null }, regenerate, context);
   if ('refusal' in draft) return finishNeedsInput(ctx, run, draft.refusal, { provider: ctx.provider, usage: draft.usage, assessment });

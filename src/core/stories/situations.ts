@@ -30,7 +30,8 @@ export interface Kind {
 }
 
 const tryTo = (p: Phrases) => `I try to ${p.goalThe}`;
-const nothing = (p: Phrases) => `nothing is ${p.done}`;
+/** "nothing is deleted"; a verb whose participle reads badly after "nothing is" ("gotten", "had") says "nothing changes". */
+const nothing = (p: Phrases, tail = '') => (/^(gotten|got|had|been|seen|known|kept|received|was|were|is)$/.test(p.done) ? 'nothing changes' : `nothing is ${p.done}${tail}`);
 
 export const KINDS: Kind[] = [
   {
@@ -56,12 +57,25 @@ export const KINDS: Kind[] = [
   {
     key: 'merge',
     verbs: /^merge$/,
+    objects: /pull requests?|merge requests?|branch|commits?|\bPRs?\b|changes/i,
     outcome: (p) => [`${p.the} ${p.is} merged into the target branch`],
     error: (p) => ({
       name: 'The merge target was deleted',
       given: ['the target branch was deleted after the merge was requested'],
       when: tryTo(p),
       then: ['I am told the target branch no longer exists', 'nothing is merged'],
+    }),
+  },
+  {
+    // Merging records (tickets, contacts, accounts): the words of the description's domain, not of git.
+    key: 'merge-records',
+    verbs: /^(merge|combine|deduplicate)$/,
+    outcome: (p) => [`the ${p.heads} become one ${p.head}`, `the ${p.head} that remains keeps the history of each`],
+    error: (p) => ({
+      name: `Only one ${p.head} is chosen`,
+      given: [`I chose only one ${p.head}`],
+      when: tryTo(p),
+      then: [`I am told to choose at least two ${p.heads}`, 'nothing is merged'],
     }),
   },
   {
@@ -234,7 +248,7 @@ export const KINDS: Kind[] = [
       name: 'There is nothing to roll back to',
       given: ['there is no earlier version that worked'],
       when: p.verb === 'roll back' ? 'a roll back is needed' : tryTo(p),
-      then: [`nothing is ${p.done}`, 'the team is alerted that it needs to step in'],
+      then: [nothing(p), 'the team is alerted that it needs to step in'],
     }),
   },
   {
@@ -286,7 +300,7 @@ export const PERMISSION: Kind = {
 };
 
 export function kindOf(p: Phrases): Kind {
-  const found = KINDS.find((k) => (!k.verbs || k.verbs.test(p.verb)) && (!k.objects || k.objects.test(p.object)));
+  const found = KINDS.find((k) => (!k.verbs || k.verbs.test(p.verb)) && (!k.objects || k.objects.test(p.object) || (k.key === 'merge' && k.objects.test(p.goal))));
   return found ?? PERMISSION;
 }
 
@@ -298,7 +312,7 @@ export function edgeSituation(p: Phrases, kind: Kind, system: boolean): Situatio
       name: 'It happens again while the first is being handled',
       given: [`the system is already handling one`],
       when: 'it happens a second time',
-      then: ['the second is handled after the first', `nothing is ${p.done} twice`],
+      then: ['the second is handled after the first', nothing(p, ' twice')],
     };
   }
   if (p.self) {
@@ -310,10 +324,21 @@ export function edgeSituation(p: Phrases, kind: Kind, system: boolean): Situatio
     };
   }
   if (kind !== PERMISSION && !p.mine) return PERMISSION.error(p);
+  return repeatSituation(p);
+}
+
+/** Doing it twice gives the same result, not a duplicate. */
+export function repeatSituation(p: Phrases): Situation {
   return {
     name: `${sentenceCase(p.verb)} ${p.the === 'I' ? 'me' : p.the} twice`,
     given: [`${p.the === 'I' ? 'I was' : `${p.the} ${p.was}`} just ${p.done}`],
     when: `${p.goalThe.replace(/^/, 'I ')} again`,
     then: ['the result is the same as the first time', 'nothing is duplicated'],
   };
+}
+
+/** The third scenarios a story could have: the ones a regenerate can offer instead of the first choice. */
+export function otherSituations(p: Phrases, kind: Kind, system: boolean): Situation[] {
+  const all = [kind.edge?.(p), system ? edgeSituation(p, kind, true) : undefined, kind.anonymous ? undefined : PERMISSION.error(p), p.self ? undefined : repeatSituation(p)];
+  return all.filter((s): s is Situation => Boolean(s));
 }

@@ -46,7 +46,7 @@ export type StoryScenario = z.output<typeof scenario>;
 
 /** Claude's other tool: the description is not one a story can be written from. */
 export const declineSchema = z.object({
-  reason: z.enum(['gibberish', 'no_action', 'bare_verb', 'not_a_feature', 'other']),
+  reason: z.enum(['gibberish', 'no_action', 'bare_verb', 'vague', 'not_a_feature', 'other']),
   missing: z.string().min(1).max(300).describe('What the description lacks, said to the person who wrote it.'),
   example: z.string().min(1).max(300).describe('A good description of the same idea, in the form "As a …, I want to … so that …".'),
 });

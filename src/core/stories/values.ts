@@ -31,6 +31,8 @@ const LEADS: Array<[RegExp, Bound]> = [
   [/\b(at least|minimum(?: of)?|min\.?|no less than|no fewer than)\s*$/i, 'min'],
   [/\b(older than|(?:inactive|idle|unused|stale|dormant|untouched|unpaid|overdue|open)\s+(?:for|longer than|more than))\s*$/i, 'older'],
   [/\b((?:in|over|across|from|during|for)\s+the\s+(?:last|past)|the\s+(?:last|past))\s*$/i, 'window'],
+  [/\b(above|exceeding)\s*$/i, 'max'],
+  [/\b(passes|exceeds|goes (?:above|over)|rises (?:above|over)|stays (?:above|over)|is (?:above|over)|drops (?:below|under)|falls (?:below|under)|goes (?:below|under)|stays (?:below|under))\s*$/i, 'after'],
   [/\b(after|more than|over|once .* reaches|every)\s*$/i, 'after'],
   [/\b(for|keep(?:ing)? .* for|retain(?:ed)? .* for)\s*$/i, 'retain'],
 ];
@@ -40,6 +42,7 @@ function unitOf(words: string[]): { unit: string; family: Family; used: number }
   if (w0 === '%' || /^percent$/i.test(w0)) return { unit: '%', family: 'percent', used: 1 };
   if (SIZE.test(w0)) return { unit: w0.length <= 2 ? w0.toUpperCase() : w0.toLowerCase(), family: 'size', used: 1 };
   if (DURATION.test(w0)) return { unit: w0.toLowerCase(), family: 'duration', used: 1 };
+  if (/^(dollars?|euros?|pounds?|usd|eur|gbp|chf|yen)$/i.test(w0)) return { unit: w0.toLowerCase(), family: 'money', used: 1 };
   const kept: string[] = [];
   for (const raw of words.slice(0, 3)) {
     const w = raw.replace(/[.,;:!?]+$/, '');
@@ -83,7 +86,7 @@ export function findValues(text: string): NamedValue[] {
 /** One value as a cell: "9 MB", "89 days", "$49", "4". Counts are bare numbers (the step names the noun). */
 export function formatValue(v: NamedValue, amount: number): string {
   const n = Number.isInteger(amount) ? String(amount) : amount.toFixed(1);
-  if (v.family === 'money') return `${v.unit}${n}`;
+  if (v.family === 'money') return /^[a-z]/i.test(v.unit) ? `${n} ${v.unit}` : `${v.unit}${n}`;
   if (v.family === 'percent') return `${n}%`;
   if (v.family === 'count') return n;
   if (v.family === 'duration') {
