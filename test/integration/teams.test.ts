@@ -211,12 +211,26 @@ describe('Teams: flows (signed activities, authenticated replies)', () => {
     expect((await post(t.url, teamsMessage(bf.url, 'deploy production', 'aad-dev'))).status).toBe(200);
     const approval = await waitFor(() => bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('Approval needed')), 15_000, 'approval card');
     const ref = /R-\d+/.exec(JSON.stringify(approval.body.attachments))![0];
+    // Universal Actions refresh: each viewer's client asks for their own version of the card.
+    expect(approval.body.attachments[0].content.refresh.action).toMatchObject({ type: 'Action.Execute', verb: 'deploy_approval_refresh', data: { run: ref } });
+    const refresh = async (user: string) => (await post(t.url, teamsAction(bf.url, 'deploy_approval_refresh', { run: ref }, user, 'automatic'))).body;
+    const verbs = (card: { value: { actions: Array<{ verb?: string }> } }) => card.value.actions.map((a) => a.verb).filter(Boolean);
+    const requester = await refresh('aad-dev');
+    expect(requester.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(JSON.stringify(requester.value)).toContain('You requested this deploy; someone else must approve it.');
+    expect(verbs(requester)).toEqual(['deploy_reject']);
+    const lead = await refresh('aad-lead');
+    expect(verbs(lead)).toEqual(['deploy_approve', 'deploy_reject']);
+    expect(JSON.stringify(lead.value)).not.toContain('You ');
     const self = await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: ref }, 'aad-dev'));
     expect(self.status).toBe(200);
     expect(self.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
     expect(self.body.value).toMatch(/someone else must approve it/);
     const ok = await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: ref }, 'aad-lead'));
     expect(ok.body.value).toBe('Done: approved.');
+    const after = await refresh('aad-lead');
+    expect(JSON.stringify(after.value)).toMatch(/You approved at \{\{TIME\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\}\}/);
+    expect(verbs(after)).toEqual([]);
     const run = await waitFor(async () => {
       const r = await getRun(t.app.context().em, ref);
       return ['succeeded', 'failed'].includes(r.status) && r;
