@@ -214,7 +214,7 @@ describe('Teams: flows (signed activities, authenticated replies)', () => {
     // Universal Actions refresh: each viewer's client asks for their own version of the card.
     expect(approval.body.attachments[0].content.refresh.action).toMatchObject({ type: 'Action.Execute', verb: 'deploy_approval_refresh', data: { run: ref } });
     const refresh = async (user: string) => (await post(t.url, teamsAction(bf.url, 'deploy_approval_refresh', { run: ref }, user, 'automatic'))).body;
-    const verbs = (card: { value: { actions: Array<{ verb?: string }> } }) => card.value.actions.map((a) => a.verb).filter(Boolean);
+    const verbs = (card: Record<string, any>) => (card.value.actions as Array<{ verb?: string }>).map((a) => a.verb).filter(Boolean);
     const requester = await refresh('aad-dev');
     expect(requester.type).toBe('application/vnd.microsoft.card.adaptive');
     expect(JSON.stringify(requester.value)).toContain('You requested this deploy; someone else must approve it.');
