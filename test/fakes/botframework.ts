@@ -94,6 +94,8 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
     if (create) {
       const member = body.members?.[0]?.id as string | undefined;
       if (!member || body.isGroup) return { status: 400, body: { error: { code: 'BadArgument', message: 'a 1:1 conversation needs one member' } } };
+      // What Teams answers when the app is not installed where the person can be reached.
+      if (noOneToOne.has(member)) return { status: 403, body: { error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } } };
       const id = `a:1on1-${member}`;
       calls.push({ method: 'POST', kind: 'create', conversationId: id, activityId: undefined, body, auth: req.headers.authorization as string | undefined });
       return { status: 201, body: { id } };
@@ -104,6 +106,7 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
   }
 
   let anonymous = false;
+  const noOneToOne = new Set<string>();
   const fake = await startFakeServer(
     async (req, res) => {
       const { pathname } = new URL(req.path, 'https://x');
@@ -146,6 +149,10 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
       return { 'content-type': 'application/json', authorization: `Bearer ${await token()}` };
     },
     /** Lets calls with no Authorization header through (the local-testing mode sends none). */
+    /** Teams will not open a 1:1 chat with this member (29:… id). */
+    refuseOneToOne(member: string) {
+      noOneToOne.add(member);
+    },
     allowAnonymous(allow: boolean) {
       anonymous = allow;
     },

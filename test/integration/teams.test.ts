@@ -103,6 +103,13 @@ describe('Teams: authentication, end to end over HTTPS', () => {
     expect(ok.status).toBe(200);
     expect(await runCount(t)).toBe(runsBefore + 1);
   });
+
+  it('answers 400 in words, not 500, for a signed body that is not an activity the SDK can read', async () => {
+    const res = await post(t.url, { ...teamsMessage(bf.url, 'help'), conversation: 'not-an-object' });
+    expect([res.status, res.body.error]).toEqual([400, 'invalid_body']);
+    const none = await post(t.url, { ...teamsMessage(bf.url, 'help'), conversation: {} });
+    expect(none.status).toBe(400);
+  });
 });
 
 describe('Teams: refusing to run unauthenticated by accident', () => {
@@ -196,6 +203,15 @@ describe('Teams: flows (signed activities, authenticated replies)', () => {
     const usage = await waitFor(() => bf.calls.slice(mid).find((c) => String(c.body.text ?? '').includes('Unknown command "frobnicate"')), 5000, 'usage reply');
     expect(usage.conversationId).toBe('a:1on1-29:aad-lead');
     expect(usage.body.text).toContain('@AutoDevHub story');
+  });
+
+  it('says in the channel that a private answer could not be delivered when Teams will not open the 1:1 chat, without the answer', async () => {
+    bf.refuseOneToOne('29:aad-noapp');
+    const before = bf.calls.length;
+    expect((await post(t.url, teamsMessage(bf.url, 'whoami', 'aad-noapp'))).status).toBe(200);
+    const note = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('could not open a 1:1 chat')), 5000, 'the note');
+    expect(note.conversationId).toBe(teamsMessage(bf.url, 'x').conversation.id);
+    expect(note.body.text).not.toMatch(/You are|link\?code/);
   });
 
   it("refuses a typed command privately: the refusal goes to the person's 1:1 chat", async () => {

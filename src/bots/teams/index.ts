@@ -71,13 +71,28 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
     if (context.activity.type === ActivityTypes.Message) await context.sendActivity('AutoDevHub could not handle that; please try again.').catch(() => undefined);
   };
 
-  /** Says it in this conversation when it is a 1:1 chat, else opens (or reuses) the 1:1 chat with the person. */
+  /**
+   * Says it in this conversation when it is a 1:1 chat, else opens (or reuses: Teams gives back
+   * the existing one) the 1:1 chat with the person. When Teams will not open it, the channel is
+   * told that an answer could not be delivered, never the answer (it may hold a sign-in link).
+   */
   async function answerPrivately(context: TurnContext, text: string) {
     const a = context.activity;
     if (a.conversation?.conversationType === 'personal') {
       await context.sendActivity(text);
       return;
     }
+    try {
+      await inOneToOne(context, text);
+    } catch (err) {
+      logger.warn({ err }, 'could not open a 1:1 Teams chat for a private answer');
+      const who = escapeHtml(a.from?.name ?? 'you');
+      await context.sendActivity(`${who}: I have a private answer for you but could not open a 1:1 chat. Add AutoDevHub for yourself (Apps → AutoDevHub → Add) or message it directly, then ask again.`);
+    }
+  }
+
+  async function inOneToOne(context: TurnContext, text: string) {
+    const a = context.activity;
     const tenantId = a.conversation?.tenantId ?? (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
     const parameters = {
       isGroup: false,
@@ -133,6 +148,8 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
     try {
       activity = JSON.parse(req.rawBody) as Record<string, unknown>;
       if (!activity || typeof activity !== 'object' || typeof activity.type !== 'string') throw new Error('not an activity');
+      // The SDK's own schema: a body it cannot read would otherwise throw inside the turn (a 500).
+      Activity.fromObject(activity);
     } catch {
       return { status: 400, body: { error: 'invalid_body', message: 'the body is not a Bot Framework activity' } };
     }
