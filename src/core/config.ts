@@ -289,7 +289,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { publicKey: e.DISCORD_PUBLIC_KEY!, applicationId: e.DISCORD_APPLICATION_ID!, botToken: e.DISCORD_BOT_TOKEN!, apiUrl: e.DISCORD_API_URL.replace(/\/$/, '') }
       : { disabled: `Discord is not configured: set ${missingDiscord.join(', ')}` };
 
-  // Without an app id botbuilder accepts unauthenticated activities and posts to whatever
+  // Without an app id the Teams SDK accepts unauthenticated activities and posts to whatever
   // serviceUrl a sender writes: that mode exists only behind an explicit local-testing flag.
   const teamsBase = {
     tenantId: e.MICROSOFT_APP_TENANT_ID,

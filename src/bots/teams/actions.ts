@@ -22,7 +22,8 @@ type ActionData = Record<string, unknown> | undefined;
 const message = (value: string): InvokeBody => ({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value });
 const adaptiveCard = (value: unknown): InvokeBody => ({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value });
 
-function errorText(err: unknown): string {
+/** An error in words for the person: ours say what happened, anything else says nothing of the inside. */
+export function errorText(err: unknown): string {
   if (err instanceof AppError) return escapeHtml(err.message);
   return 'AutoDevHub could not handle that. Nothing was changed; please try again.';
 }

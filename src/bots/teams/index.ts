@@ -1,14 +1,16 @@
-import { Activity, ActivityTypes, type ConversationReference } from '@microsoft/agents-activity';
+import { Activity, ActivityTypes } from '@microsoft/agents-activity';
 import { CloudAdapter, type ConnectorClient, type Request, type TurnContext } from '@microsoft/agents-hosting';
 import type { Logger } from 'pino';
 import type { Actor, CoreContext } from '../../core/context.js';
-import type { ChatAdapter, PlatformAdapter, RunView } from '../../core/chat/adapter.js';
+import type { ChatAdapter, PlatformAdapter } from '../../core/chat/adapter.js';
 import type { TeamsConfig } from '../../core/config.js';
-import { AppError } from '../../core/errors.js';
 import { runCommand } from '../../core/commands/run-command.js';
 import { authConfiguration, authenticate, recordingResponse, withTokenProvider } from './auth.js';
-import { createActionHandler } from './actions.js';
-import { approvalCard, escapeHtml, outcomeCard, outcomeText, runCard, storyCard } from './cards.js';
+import { createActionHandler, errorText } from './actions.js';
+import { escapeHtml } from './cards.js';
+import { createTeamsChat, REF_KEY } from './chat.js';
+
+export { decodeRef, encodeRef, REF_KEY } from './chat.js';
 
 /**
  * Microsoft Teams through the Microsoft 365 Agents SDK's CloudAdapter (every SDK import stays in
@@ -27,28 +29,9 @@ export interface TeamsHttpResponse {
   body: unknown;
 }
 
-export const REF_KEY = 'teams_ref';
 /** The audience of the bot's tokens towards the Bot Framework connector. */
 const CONNECTOR_SCOPE = 'https://api.botframework.com';
 
-export function encodeRef(conversationId: string, activityId: string): string {
-  return `teams:${conversationId}:${activityId}`;
-}
-export function decodeRef(ref: string): { conversationId: string; activityId: string } {
-  const i = ref.lastIndexOf(':');
-  return { conversationId: ref.slice('teams:'.length, i), activityId: ref.slice(i + 1) };
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof AppError) return escapeHtml(err.message);
-  return 'AutoDevHub could not handle that. Nothing was changed; please try again.';
-}
-
-/** A reference stored by botbuilder named the bot `bot`; the Agents SDK calls it `agent`. */
-export function parseReference(raw: string): ConversationReference {
-  const ref = JSON.parse(raw) as ConversationReference & { bot?: ConversationReference['agent'] };
-  return { ...ref, agent: ref.agent ?? ref.bot };
-}
 
 export function actorOf(context: TurnContext): Actor {
   const a = context.activity;
@@ -173,54 +156,7 @@ export function createTeamsAdapter(opts: { config: TeamsConfig; logger: Logger; 
     return { status: res.statusCode, body: res.body ?? {} };
   }
 
-  async function inConversation(view: RunView, fn: (context: TurnContext) => Promise<void>) {
-    const raw = view.refs?.[REF_KEY];
-    if (!raw) throw new Error(`${view.run.ref} has no Teams conversation reference`);
-    await adapter.continueConversation(botIdentity, parseReference(raw), fn);
-  }
-
-  async function send(view: RunView, activity: Record<string, unknown>): Promise<string> {
-    let ref = '';
-    await inConversation(view, async (context) => {
-      const sent = await context.sendActivity(Activity.fromObject(activity));
-      ref = encodeRef(context.activity.conversation!.id, sent?.id ?? '');
-    });
-    return ref;
-  }
-
-  async function update(view: RunView, ref: string, activity: Record<string, unknown>) {
-    const { activityId } = decodeRef(ref);
-    await inConversation(view, async (context) => {
-      await context.updateActivity(Activity.fromObject({ ...activity, id: activityId, type: ActivityTypes.Message }));
-    });
-  }
-
-  const chat: ChatAdapter = {
-    platform: 'teams',
-    async upsertRunMessage(view) {
-      const activity = { type: ActivityTypes.Message, attachments: [runCard(view.run, view.webUrl)] };
-      if (view.run.threadRef) {
-        await update(view, view.run.threadRef, activity);
-        return view.run.threadRef;
-      }
-      return send(view, activity);
-    },
-    postStory: (view, ref) => send(view, { type: ActivityTypes.Message, replyToId: decodeRef(ref).activityId, attachments: [storyCard(view.story, view.webUrl, view.run.ref, view.storyExports)] }),
-    async upsertApprovalMessage(view, ref, existingRef) {
-      const activity = { type: ActivityTypes.Message, attachments: [approvalCard(view.run, view.approvals, view.webUrl)] };
-      if (existingRef) {
-        await update(view, existingRef, activity);
-        return existingRef;
-      }
-      return send(view, { ...activity, replyToId: decodeRef(ref).activityId });
-    },
-    postOutcome: (view, ref) =>
-      send(view, {
-        type: ActivityTypes.Message,
-        replyToId: decodeRef(ref).activityId,
-        ...(view.actions?.length ? { attachments: [outcomeCard(view.run, view.webUrl, view.actions)] } : { text: outcomeText(view.run) }),
-      }),
-  };
+  const chat = createTeamsChat(adapter, botIdentity);
 
   const platform: PlatformAdapter & { chat: ChatAdapter } = {
     platform: 'teams',
