@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Real Postgres and Redis where they answer, else PGlite and a private redis-server; and the
     // check that no test leaves folders or Redis keys behind.
-    globalSetup: ['test/setup/global.ts'],
+    // tls.ts first: its certificate folder lives outside the suite's temporary folder.
+    globalSetup: ['test/setup/tls.ts', 'test/setup/global.ts'],
     setupFiles: ['test/setup/each-file.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -81,7 +81,9 @@ const envSchema = z.object({
   MICROSOFT_APP_TENANT_ID: optionalString,
   MICROSOFT_APP_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant')),
   TEAMS_ALLOW_UNAUTHENTICATED: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
-  BOTFRAMEWORK_OPENID_METADATA_URL: optionalUrl,
+  // The Agents SDK derives the signing keys from the authority (BOTFRAMEWORK_LOGIN_URL): a
+  // separate metadata URL would be silently ignored, so it is refused by name.
+  BOTFRAMEWORK_OPENID_METADATA_URL: z.preprocess(emptyToUndefined, z.undefined({ error: 'no longer used: set BOTFRAMEWORK_LOGIN_URL (the authority; keys are read from <authority>/<tenant>/discovery/v2.0/keys)' }).optional()),
   BOTFRAMEWORK_TOKEN_ISSUER: optionalString,
   BOTFRAMEWORK_LOGIN_URL: optionalUrl,
   ANTHROPIC_API_KEY: optionalString,
@@ -166,8 +168,7 @@ export interface TeamsConfig {
   tenantId: string | undefined;
   appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
   unauthenticated: boolean;
-  /** Sovereign clouds and tests: where incoming tokens' keys and issuer come from, and the login authority. */
-  openIdMetadataUrl: string | undefined;
+  /** Sovereign clouds and tests: another accepted token issuer, and the Entra authority (login URL) that issues the bot's tokens and serves the keys. */
   tokenIssuer: string | undefined;
   loginUrl: string | undefined;
 }
@@ -327,12 +328,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { publicKey: e.DISCORD_PUBLIC_KEY!, applicationId: e.DISCORD_APPLICATION_ID!, botToken: e.DISCORD_BOT_TOKEN!, apiUrl: e.DISCORD_API_URL.replace(/\/$/, '') }
       : { disabled: `Discord is not configured: set ${missingDiscord.join(', ')}` };
 
-  // Without an app id botbuilder accepts unauthenticated activities and posts to whatever
+  // Without an app id the Teams SDK accepts unauthenticated activities and posts to whatever
   // serviceUrl a sender writes: that mode exists only behind an explicit local-testing flag.
   const teamsBase = {
     tenantId: e.MICROSOFT_APP_TENANT_ID,
     appType: e.MICROSOFT_APP_TYPE,
-    openIdMetadataUrl: e.BOTFRAMEWORK_OPENID_METADATA_URL,
     tokenIssuer: e.BOTFRAMEWORK_TOKEN_ISSUER,
     loginUrl: e.BOTFRAMEWORK_LOGIN_URL,
   };

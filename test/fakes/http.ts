@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -11,10 +12,10 @@ export interface RecordedRequest {
 
 export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
 
-/** A real local HTTP server for faking an outside API; records every request it gets. */
-export async function startFakeServer(handler: Handler): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void>; server: Server }> {
+/** A real local HTTP server for faking an outside API; records every request it gets. With `tls`, HTTPS. */
+export async function startFakeServer(handler: Handler, opts: { tls?: { key: string; cert: string } } = {}): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void>; server: Server }> {
   const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -25,11 +26,12 @@ export async function startFakeServer(handler: Handler): Promise<{ url: string; 
         res.end(String(err));
       });
     });
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer(opts.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     server,
     close: () =>

@@ -47,7 +47,7 @@ async function api(text: string, headers: Record<string, string> = {}) {
 
 async function teams(text: string) {
   const before = bf.calls.length;
-  const res = await fetch(`${t.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(teamsMessage(bf.url, text)) });
+  const res = await fetch(`${t.url}/api/messages`, { method: 'POST', headers: await bf.headers(), body: JSON.stringify(teamsMessage(bf.url, text)) });
   const reply = await waitFor(() => bf.calls.slice(before).find((c) => c.method === 'POST' && typeof c.body.text === 'string'), 5000, 'the Teams reply');
   return { status: res.status, text: String(reply.body.text) };
 }
@@ -75,7 +75,7 @@ beforeAll(async () => {
     DISCORD_APPLICATION_ID: APP_ID,
     DISCORD_BOT_TOKEN: BOT,
     DISCORD_API_URL: discord.apiUrl,
-    TEAMS_ALLOW_UNAUTHENTICATED: 'true',
+    ...bf.env,
   });
   cookie = await t.signIn();
 }, 60_000);

@@ -14,10 +14,12 @@ let bf: Awaited<ReturnType<typeof startFakeBotFramework>>;
 let github: Awaited<ReturnType<typeof startFakeGitHub>>;
 let config: string;
 
-async function post(url: string, activity: unknown, token?: string) {
+/** Posts an activity with a valid channel token, or with the one given (`null`: none at all). */
+async function post(url: string, activity: unknown, token?: string | null) {
+  const auth = token === undefined ? await bf.token() : token;
   const res = await fetch(`${url}/api/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    headers: { 'content-type': 'application/json', ...(auth && { authorization: `Bearer ${auth}` }) },
     body: JSON.stringify(activity),
   });
   const text = await res.text();
@@ -51,29 +53,62 @@ afterAll(async () => {
   await github?.close();
 });
 
-describe('Teams: authentication', () => {
+describe('Teams: authentication, end to end over HTTPS', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'app-password', BOTFRAMEWORK_OPENID_METADATA_URL: bf.openIdUrl, AUTODEVHUB_CONFIG: config });
+    t = await startTestApp({ ...bf.env, AUTODEVHUB_CONFIG: config });
   });
   afterAll(async () => {
     await t?.stop();
   });
 
-  it('refuses activities without a valid Bot Framework token, and accepts a valid one', async () => {
+  it('answers a correctly signed activity, and its reply reaches the connector with a token issued to the bot', async () => {
+    const before = bf.calls.length;
+    const tokensBefore = bf.tokenRequests.length;
+    const personal = { ...teamsMessage(bf.url, 'help story', 'aad-dev'), conversation: { conversationType: 'personal', id: 'a:1on1-signed', tenantId: 'tenant-1' } };
+    expect((await post(t.url, personal)).status).toBe(200);
+    const reply = await waitFor(() => bf.calls.slice(before).find((c) => c.conversationId === 'a:1on1-signed'), 5000, 'the reply');
+    expect(String(reply.body.text)).toContain('@AutoDevHub story');
+    expect(await bf.validBearer(reply.auth)).toBe(true);
+    // The bot's token came from the token endpoint, for the connector, with the bot's secret.
+    expect(bf.tokenRequests.length).toBeGreaterThan(0);
+    expect(bf.tokenRequests.every((r) => r.ok && r.clientId === APP_ID && r.scope === 'https://api.botframework.com/.default')).toBe(true);
+    expect(bf.refused).toEqual([]);
+  });
+
+  it('refuses unsigned, expired, wrong-audience, wrong-key, wrong-issuer and wrong-serviceurl activities with 401, and posts nothing', async () => {
     const activity = () => teamsMessage(bf.url, 'story As a user I want to export invoices so that accounting is easy');
-    const before = await runCount(t);
-    expect((await post(t.url, activity())).status).toBe(401);
-    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url }, await bf.otherKey()))).status).toBe(401);
-    expect((await post(t.url, activity(), await bf.token({ aud: 'someone-else', serviceUrl: bf.url }))).status).toBe(401);
-    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url, expiresIn: '-10m' }))).status).toBe(401);
-    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url, issuer: 'https://evil.example.com' }))).status).toBe(401);
-    // The token's serviceurl claim must match the activity's serviceUrl.
-    expect((await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: 'https://elsewhere.example.com' }))).status).toBe(401);
-    expect(await runCount(t)).toBe(before);
-    const ok = await post(t.url, activity(), await bf.token({ aud: APP_ID, serviceUrl: bf.url }));
+    const runsBefore = await runCount(t);
+    const callsBefore = bf.calls.length;
+    const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ aud: APP_ID, serviceurl: bf.url, iss: `${bf.url}/botframework.com/v2.0`, exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url')}.`;
+    const forged: Array<[string, string | null]> = [
+      ['no token', null],
+      ['unsigned (alg none)', unsigned],
+      ['expired', await bf.token({ expiresIn: '-10m' })],
+      ['wrong audience', await bf.token({ aud: 'someone-else' })],
+      ['wrong key', await bf.token({}, await bf.otherKey())],
+      ['wrong issuer', await bf.token({ issuer: 'https://evil.example.com' })],
+      // The token's serviceurl claim must be the activity's serviceUrl.
+      ['wrong serviceurl claim', await bf.token({ serviceUrl: 'https://elsewhere.example.com' })],
+    ];
+    for (const [kind, token] of forged) {
+      const res = await post(t.url, activity(), token);
+      expect([kind, res.status, res.body.error]).toEqual([kind, 401, 'unauthorized']);
+    }
+    // Nothing was stored and nothing reached the connector.
+    expect(await runCount(t)).toBe(runsBefore);
+    expect(bf.calls.length).toBe(callsBefore);
+
+    const ok = await post(t.url, activity());
     expect(ok.status).toBe(200);
-    expect(await runCount(t)).toBe(before + 1);
+    expect(await runCount(t)).toBe(runsBefore + 1);
+  });
+
+  it('answers 400 in words, not 500, for a signed body that is not an activity the SDK can read', async () => {
+    const res = await post(t.url, { ...teamsMessage(bf.url, 'help'), conversation: 'not-an-object' });
+    expect([res.status, res.body.error]).toEqual([400, 'invalid_body']);
+    const none = await post(t.url, { ...teamsMessage(bf.url, 'help'), conversation: {} });
+    expect(none.status).toBe(400);
   });
 });
 
@@ -88,12 +123,28 @@ describe('Teams: refusing to run unauthenticated by accident', () => {
       await t.stop();
     }
   });
+
+  // The one test that sets the flag: it must do what it says (no token checked, none sent).
+  it('with TEAMS_ALLOW_UNAUTHENTICATED=true answers an unsigned activity and sends no token', async () => {
+    bf.allowAnonymous(true);
+    const t = await startTestApp({ TEAMS_ALLOW_UNAUTHENTICATED: 'true', AUTODEVHUB_CONFIG: config });
+    try {
+      const before = bf.calls.length;
+      const personal = { ...teamsMessage(bf.url, 'help', 'aad-dev'), conversation: { conversationType: 'personal', id: 'a:1on1-anon', tenantId: 'tenant-1' } };
+      expect((await post(t.url, personal, null)).status).toBe(200);
+      const reply = await waitFor(() => bf.calls.slice(before).find((c) => c.conversationId === 'a:1on1-anon'), 5000, 'the reply');
+      expect(reply.auth).toBeUndefined();
+    } finally {
+      bf.allowAnonymous(false);
+      await t.stop();
+    }
+  });
 });
 
-describe('Teams: flows (local-testing mode, TEAMS_ALLOW_UNAUTHENTICATED=true)', () => {
+describe('Teams: flows (signed activities, authenticated replies)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ TEAMS_ALLOW_UNAUTHENTICATED: 'true', GITHUB_TOKEN: 'ghp_teams', GITHUB_API_URL: github.url, DEPLOY_POLL_BASE_MS: '100', AUTODEVHUB_CONFIG: config });
+    t = await startTestApp({ ...bf.env, GITHUB_TOKEN: 'ghp_teams', GITHUB_API_URL: github.url, DEPLOY_POLL_BASE_MS: '100', AUTODEVHUB_CONFIG: config });
   });
   afterAll(async () => {
     await t?.stop();
@@ -133,38 +184,69 @@ describe('Teams: flows (local-testing mode, TEAMS_ALLOW_UNAUTHENTICATED=true)', 
     expect(await runCount(t)).toBe(before + 1);
   });
 
-  it('gives the whoami link only in a 1:1 chat: in a channel everyone would see it', async () => {
+  it('answers whoami and usage asked in a channel in a 1:1 chat it opens with the person, never in the channel', async () => {
     const before = bf.calls.length;
-    await post(t.url, teamsMessage(bf.url, 'whoami', 'aad-dev'));
-    const inChannel = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('You are teams:aad-dev')), 5000, 'the channel answer');
-    expect(inChannel.body.text).not.toContain('/link?code=');
-    expect(inChannel.body.text).toContain('in Teams: a 1:1 chat with AutoDevHub');
+    expect((await post(t.url, teamsMessage(bf.url, 'whoami', 'aad-dev'))).status).toBe(200);
+    const answer = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('You are teams:aad-dev')), 5000, 'the private answer');
+    // The conversation was created for that person alone (Teams gives the existing 1:1 back).
+    const created = bf.calls.slice(before).find((c) => c.kind === 'create')!;
+    expect([created.body.isGroup, created.body.members, created.body.tenantId]).toEqual([false, [{ id: '29:aad-dev', name: 'aad-dev' }], 'tenant-1']);
+    expect(answer.conversationId).toBe(created.conversationId);
+    expect(answer.body.text).toMatch(/\/link\?code=[\w-]+/);
+    // No text in the channel (run cards of other tests may be updated there meanwhile).
+    expect(bf.calls.slice(before).filter((c) => c.conversationId.startsWith('19:abc@thread.tacv2') && c.body.text)).toEqual([]);
+    expect(await bf.validBearer(created.auth)).toBe(true);
+    expect(await bf.validBearer(answer.auth)).toBe(true);
 
-    const personal = { ...teamsMessage(bf.url, 'whoami', 'aad-dev'), conversation: { conversationType: 'personal', id: 'a:1on1-aad-dev', tenantId: 'tenant-1' } };
     const mid = bf.calls.length;
-    await post(t.url, personal);
-    const oneToOne = await waitFor(() => bf.calls.slice(mid).find((c) => String(c.body.text ?? '').includes('You are teams:aad-dev')), 5000, 'the 1:1 answer');
-    expect(oneToOne.conversationId).toBe('a:1on1-aad-dev');
-    expect(oneToOne.body.text).toMatch(/\/link\?code=[\w-]+/);
+    expect((await post(t.url, teamsMessage(bf.url, 'frobnicate', 'aad-lead'))).status).toBe(200);
+    const usage = await waitFor(() => bf.calls.slice(mid).find((c) => String(c.body.text ?? '').includes('Unknown command "frobnicate"')), 5000, 'usage reply');
+    expect(usage.conversationId).toBe('a:1on1-29:aad-lead');
+    expect(usage.body.text).toContain('@AutoDevHub story');
   });
 
-  it('answers usage for an unknown command in the conversation', async () => {
+  it('says in the channel that a private answer could not be delivered when Teams will not open the 1:1 chat, without the answer', async () => {
+    bf.refuseOneToOne('29:aad-noapp');
     const before = bf.calls.length;
-    expect((await post(t.url, teamsMessage(bf.url, 'frobnicate'))).status).toBe(200);
-    const reply = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('Unknown command "frobnicate"')), 5000, 'usage reply');
-    expect(reply.body.text).toContain('@AutoDevHub story');
+    expect((await post(t.url, teamsMessage(bf.url, 'whoami', 'aad-noapp'))).status).toBe(200);
+    const note = await waitFor(() => bf.calls.slice(before).find((c) => String(c.body.text ?? '').includes('could not open a 1:1 chat')), 5000, 'the note');
+    expect(note.conversationId).toBe(teamsMessage(bf.url, 'x').conversation.id);
+    expect(note.body.text).not.toMatch(/You are|link\?code/);
+  });
+
+  it("refuses a typed command privately: the refusal goes to the person's 1:1 chat", async () => {
+    const before = bf.calls.length;
+    expect((await post(t.url, teamsMessage(bf.url, 'deploy production', 'aad-stranger'))).status).toBe(200);
+    const refusal = await waitFor(() => bf.calls.slice(before).find((c) => /Not allowed/.test(String(c.body.text ?? ''))), 5000, 'the refusal');
+    expect(refusal.conversationId).toBe('a:1on1-29:aad-stranger');
+    // No text in the channel (run cards of other tests may be updated there meanwhile).
+    expect(bf.calls.slice(before).filter((c) => c.conversationId.startsWith('19:abc@thread.tacv2') && c.body.text)).toEqual([]);
   });
 
   it('asks for approval with card actions; self-approval is refused to that person only; an approver deploys', async () => {
     expect((await post(t.url, teamsMessage(bf.url, 'deploy production', 'aad-dev'))).status).toBe(200);
     const approval = await waitFor(() => bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('Approval needed')), 15_000, 'approval card');
     const ref = /R-\d+/.exec(JSON.stringify(approval.body.attachments))![0];
+    // Universal Actions refresh: each viewer's client asks for their own version of the card.
+    expect(approval.body.attachments[0].content.refresh.action).toMatchObject({ type: 'Action.Execute', verb: 'deploy_approval_refresh', data: { run: ref } });
+    const refresh = async (user: string) => (await post(t.url, teamsAction(bf.url, 'deploy_approval_refresh', { run: ref }, user, 'automatic'))).body;
+    const verbs = (card: Record<string, any>) => (card.value.actions as Array<{ verb?: string }>).map((a) => a.verb).filter(Boolean);
+    const requester = await refresh('aad-dev');
+    expect(requester.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(JSON.stringify(requester.value)).toContain('You requested this deploy; someone else must approve it.');
+    expect(verbs(requester)).toEqual(['deploy_reject']);
+    const lead = await refresh('aad-lead');
+    expect(verbs(lead)).toEqual(['deploy_approve', 'deploy_reject']);
+    expect(JSON.stringify(lead.value)).not.toContain('You ');
     const self = await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: ref }, 'aad-dev'));
     expect(self.status).toBe(200);
     expect(self.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message' });
     expect(self.body.value).toMatch(/someone else must approve it/);
     const ok = await post(t.url, teamsAction(bf.url, 'deploy_approve', { run: ref }, 'aad-lead'));
     expect(ok.body.value).toBe('Done: approved.');
+    const after = await refresh('aad-lead');
+    expect(JSON.stringify(after.value)).toMatch(/You approved at \{\{TIME\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\}\}/);
+    expect(verbs(after)).toEqual([]);
     const run = await waitFor(async () => {
       const r = await getRun(t.app.context().em, ref);
       return ['succeeded', 'failed'].includes(r.status) && r;
@@ -211,7 +293,7 @@ describe('Teams: the Promote and Roll back buttons', () => {
       staging: { required_approvals: 0 }
       production: { approvers: ["teams:aad-lead"], required_approvals: 1, requires: staging }
 `);
-    t = await startTestApp({ TEAMS_ALLOW_UNAUTHENTICATED: 'true', GITHUB_TOKEN: 'ghp_teams', GITHUB_API_URL: github.url, DEPLOY_POLL_BASE_MS: '100', AUTODEVHUB_CONFIG: file });
+    t = await startTestApp({ ...bf.env, GITHUB_TOKEN: 'ghp_teams', GITHUB_API_URL: github.url, DEPLOY_POLL_BASE_MS: '100', AUTODEVHUB_CONFIG: file });
     from = bf.calls.length;
   });
   afterAll(async () => {

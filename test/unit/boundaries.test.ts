@@ -20,7 +20,7 @@ const rel = (file: string) => relative(root, file);
 const PLATFORM_SDKS: Record<string, RegExp> = {
   slack: /^@slack\//,
   discord: /^(discord\.js|@discordjs\/|discord-api-types)/,
-  teams: /^(botbuilder|botframework-)/,
+  teams: /^(botbuilder|botframework-|@microsoft\/agents-|@azure\/msal-)/,
 };
 
 describe('boundaries (AGENTS.md)', () => {

@@ -26,6 +26,7 @@ describe('configuration', () => {
     [{ AUTODEVHUB_CONFIG: '/nonexistent.yaml' }, /AUTODEVHUB_CONFIG: file not found/],
     [{ RATE_LIMIT_COMMANDS: 'lots' }, /RATE_LIMIT_COMMANDS: must be a rate like 30\/1m/],
     [{ OIDC_ISSUER: 'https://login.acme.test' }, /OIDC_CLIENT_ID: single sign-on needs both/],
+    [{ BOTFRAMEWORK_OPENID_METADATA_URL: 'https://login.botframework.com/v1/.well-known/openidconfiguration' }, /BOTFRAMEWORK_OPENID_METADATA_URL: no longer used: set BOTFRAMEWORK_LOGIN_URL/],
   ])('names the variable when %o is wrong', (env, message) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);

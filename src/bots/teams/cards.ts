@@ -84,25 +84,52 @@ export function storyCard(story: StoryRecord, webUrl: string, runRef: string, ex
   );
 }
 
-export function approvalCard(run: RunSummary & { kind: 'deploy' }, approvals: ApprovalState, webUrl: string) {
+/** Teams' Universal Actions refresh: each viewer's client asks for their own version of the card. */
+export const REFRESH_VERB = 'deploy_approval_refresh';
+
+/** A person's own state on an approval card, from the per-viewer refresh. */
+export interface ViewerState {
+  decision: { decision: 'approve' | 'reject'; at: string } | null;
+  /** They requested the deploy and the policy wants someone else. */
+  selfBlocked: boolean;
+}
+
+/** Teams shows `{{TIME(…)}}` in the viewer's own time zone; it wants seconds, not milliseconds. */
+const localTime = (iso: string) => `{{TIME(${new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z')})}}`;
+
+function viewerLine(v: ViewerState): unknown[] {
+  if (v.decision) return [text(`You ${v.decision.decision === 'approve' ? 'approved' : 'rejected'} at ${localTime(v.decision.at)}`, { weight: 'Bolder', color: v.decision.decision === 'approve' ? 'Good' : 'Attention' })];
+  if (v.selfBlocked) return [text('You requested this deploy; someone else must approve it.', { weight: 'Bolder', color: 'Warning' })];
+  return [];
+}
+
+/** The shared approval card; with `viewer`, the version one person sees after the refresh. */
+export function approvalCard(run: RunSummary & { kind: 'deploy' }, approvals: ApprovalState, webUrl: string, viewer?: ViewerState) {
   const v = approvalView(run, approvals);
-  return card(
+  const details = { type: 'Action.OpenUrl', title: 'Details', url: webUrl };
+  const canDecide = v.open && !viewer?.decision;
+  const built = card(
     [
       text(escapeCardText(`Approval needed: deploy ${v.repo} to ${v.environment} (${run.ref})`), { weight: 'Bolder' }),
       text(escapeCardText(`Requested by ${v.requestedBy}. ${v.required} approval(s) from ${v.deciders.join(', ') || 'an admin'}${v.notRequester ? ' (not the requester)' : ''}. ${v.approved} of ${v.required} so far.`)),
+      ...(viewer ? viewerLine(viewer) : []),
       ...(v.origin ? [text(escapeCardText(v.origin), { isSubtle: true })] : []),
       ...changeBlocks(v),
       ...v.decisions.map((d) => text(escapeCardText(`${d.decision === 'approve' ? '✅ approved' : '❌ rejected'} by ${d.by} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`), { size: 'Small' })),
       text(v.open ? `Expires ${v.expiresAt}` : `Closed: ${escapeCardText(v.closed ?? '')}`, { size: 'Small', isSubtle: true }),
     ],
-    v.open
+    canDecide
       ? [
-          { type: 'Action.Execute', title: 'Approve', verb: ACTIONS.approve, data: { run: run.ref }, style: 'positive' },
+          ...(viewer?.selfBlocked ? [] : [{ type: 'Action.Execute', title: 'Approve', verb: ACTIONS.approve, data: { run: run.ref }, style: 'positive' }]),
           { type: 'Action.Execute', title: 'Reject', verb: ACTIONS.reject, data: { run: run.ref }, style: 'destructive' },
-          { type: 'Action.OpenUrl', title: 'Details', url: webUrl },
+          details,
         ]
-      : [{ type: 'Action.OpenUrl', title: 'Details', url: webUrl }],
+      : [details],
   );
+  // While the approval is open each viewer's client asks for their own card (Teams refreshes
+  // automatically for conversations of up to 60 people; larger ones show a refresh link).
+  if (v.open) Object.assign(built.content, { refresh: { action: { type: 'Action.Execute', title: 'Refresh', verb: REFRESH_VERB, data: { run: run.ref } } } });
+  return built;
 }
 
 /** "What changes" on the approval card. */

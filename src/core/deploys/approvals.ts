@@ -150,3 +150,18 @@ export async function expireApproval({ ctx, runId }: { ctx: CoreContext; runId: 
 export function cancellable(run: RunSummary): boolean {
   return OPEN_STATUSES.includes(run.status) && !(run.kind === 'deploy' && (run.stage === 'deploy' || run.stage === 'verify'));
 }
+
+/**
+ * One person's view of an approval (Teams refreshes an approval card per viewer): their own
+ * decision if they made one, and whether the run is theirs (then someone else must approve).
+ * Read through the one check, like any run.
+ */
+export async function approvalFor({ ctx, actor }: { ctx: CoreContext; actor: Actor }, ref: string): Promise<{ run: DeployRun; approvals: ApprovalState; mine: ApprovalState['decisions'][number] | null; ownRequest: boolean }> {
+  const run = await getRun(ctx.em, ref);
+  await authorize(ctx, actor, 'run.read', { run });
+  if (run.kind !== 'deploy' || !run.result.approvals) throw new ValidationError(`${run.ref} has no approval.`);
+  const approvals = run.result.approvals;
+  const mine = approvals.decisions.find((d) => d.by === actor.id) ?? null;
+  const [own, theirs] = await Promise.all([identitiesOf(ctx.em, actor.id), identitiesOf(ctx.em, run.requestedBy)]);
+  return { run, approvals, mine, ownRequest: theirs.some((h) => own.includes(h)) };
+}

@@ -17,7 +17,7 @@ import type { CheckItem } from '../github/client.js';
 import { approvalState } from './approvals.js';
 import { recordDeployment, succeededIn, updateDeploymentState } from './store.js';
 
-export { approvalState, cancellable, decideApproval, expireApproval, type Decision } from './approvals.js';
+export { approvalFor, approvalState, cancellable, decideApproval, expireApproval, type Decision } from './approvals.js';
 
 /**
  * The deploy workflow: resolve → gate → approval → deploy → verify. Each stage is resumable from
