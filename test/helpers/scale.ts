@@ -40,7 +40,7 @@ export async function sendStory(base: string, token: string, text: string, proje
     const res = await fetch(`${base}/api/v1/commands`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ text, project }),
+      body: JSON.stringify({ text, ...(project && { project }) }),
     }).catch(() => undefined);
     if (res && (res.status === 202 || res.status === 200)) {
       const body = (await res.json()) as { run: { ref: string } | null; duplicate: boolean };
