@@ -5,6 +5,7 @@ import { runIngressProfile } from './profile-ingress.js';
 import { runE2eBench } from './e2e.js';
 import { runDecompose } from './decompose.js';
 import { runApiIngressBench, runDiscordIngressBench } from './platforms.js';
+import { runScaleBench } from './scale.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   ingress: runIngressBench,
@@ -15,6 +16,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   decompose: runDecompose,
   'ingress-discord': runDiscordIngressBench,
   'ingress-api': runApiIngressBench,
+  scale: runScaleBench,
 };
 
 const name = process.argv[2];

@@ -148,6 +148,9 @@ const envSchema = z.object({
   OIDC_LABEL: z.preprocess(emptyToUndefined, z.string().max(40).default('single sign-on')),
 });
 
+/** Every environment variable the configuration reads (deployment manifests are checked against it). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface SlackConfig {
   signingSecret: string;
   botToken: string;

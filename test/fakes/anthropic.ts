@@ -40,10 +40,11 @@ function cachedPrefix(body: Body): string | null {
   return last < 0 ? null : parts.slice(0, last + 1).map((p) => p.text).join('\n');
 }
 
-export async function startFakeAnthropic(opts: { apiKey: string; script: AnthropicScript }) {
+export async function startFakeAnthropic(opts: { apiKey: string; script: AnthropicScript; /** Time the model takes per answer. */ delayMs?: number }) {
   let call = 0;
   const cache = new Set<string>();
-  const fake = await startFakeServer((req, res) => {
+  const fake = await startFakeServer(async (req, res) => {
+    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     if (req.method !== 'POST' || !req.path.startsWith('/v1/messages')) {
       return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
     }
