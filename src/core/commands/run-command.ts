@@ -101,6 +101,7 @@ function placedReply(ctx: CoreContext, created: CreatedRun & { place?: Place }, 
   if (place?.place === 'superseded') {
     return { text: `${created.run.ref} (${what}) was superseded at once by ${place.by.ref}, a newer request that waits for the same environment; nothing of ${created.run.ref} will be deployed.`, ephemeral: false, run: created.run, queued: created.queued };
   }
+  if (place?.place === 'finished' && created.run.status === 'cancelled') return { text: `${created.run.ref} (${what}): ${created.run.error ?? 'cancelled'}`, ephemeral: false, run: created.run, queued: created.queued };
   const reply = queuedReply(ctx, created, what);
   if (place?.place !== 'waiting') return reply;
   const replaced = place.superseded ? ` It replaces ${place.superseded.ref} (${place.superseded.requestedBy}), which waited before it and is cancelled as superseded.` : '';

@@ -54,7 +54,10 @@ export async function takePlace(ctx: CoreContext, _actor: Actor, created: Create
   const run = created.run as DeployRun;
   const place = await joinQueue(ctx, run, repo);
   if (place.place === 'refused') throw new ConflictError(`Not rolled back (${run.ref}): ${place.reason}`);
-  return { ...created, run: await getRun(ctx.em, run.id), place };
+  const now = await getRun(ctx.em, run.id);
+  // A worker may have placed the run before this request did (the job starts at intake): its outcome is the answer.
+  if (place.place === 'finished' && now.status === 'failed' && now.stage === 'queue') throw new ConflictError(`Not rolled back (${run.ref}): ${now.error ?? 'the environment is busy'}`);
+  return { ...created, run: now, place };
 }
 
 interface Held {
