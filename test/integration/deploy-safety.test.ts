@@ -312,7 +312,7 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
   it('shows soak time left and the wait timer on the approval card, and deploys only once both have passed', async () => {
     const staged = await api('deploy acme/web staging v1', 'UD1');
     await until(staged.ref!, ['succeeded']);
-    const [{ since }] = (await sql(`select max(updated_at) as since from deployments where environment = 'staging' and sha = ?`, [SHA.v1])) as Array<{ since: string }>;
+    const since = String((await sql(`select max(updated_at) as since from deployments where environment = 'staging' and sha = ?`, [SHA.v1]))[0]!.since);
     const soaked = await api('deploy acme/web soaked v1', 'UD2');
     await until(soaked.ref!, ['waiting_approval']);
     const card = (await eventsOf(soaked.ref!)).at(-1)!.message;
