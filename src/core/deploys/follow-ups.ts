@@ -90,7 +90,8 @@ export async function planRollback(ctx: CoreContext, project: ProjectConfig & { 
   }
   // A run waiting for approval has no deployment yet; the environment's queue knows it (issue 22, item 3).
   const busy = opts.allowOpen ? undefined : await busySlot(ctx, project.repo, environment);
-  if (busy) throw new ConflictError(rollbackBusyText(busy, environment));
+  // …unless what keeps it busy is this very rollback, asked again: that run is the answer (submitRollback finds it).
+  if (busy && !(await openOrDoneFollowUps(ctx.em, 'rollbackOf', current.runRef, environment)).some((f) => f.ref === busy.ref)) throw new ConflictError(rollbackBusyText(busy, environment));
   const target = await lastGoodDeployment(ctx.em, project.repo, environment, current.sha);
   if (!target) throw new ConflictError(`No earlier commit succeeded in ${environment}; there is nothing to roll back to.`);
   return { project, environment, current: { runRef: current.runRef, sha: current.sha }, target: { runRef: target.runRef, sha: target.sha } };

@@ -50,6 +50,8 @@ export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: A
   // Who may deploy is decided before anything about the project's environments is said. A
   // promotion or rollback is authorised by its own action before it comes here.
   if (!input.pinned) await authorize(ctx, actor, 'deploy.create', { project: project.key, environment: input.environment });
+  // An override is an admin's, whatever else is configured or not.
+  if (input.override !== undefined) await authorize(ctx, actor, 'deploy.override', { project: project.key, environment: input.environment });
   if (!ctx.github) throw new NotConfiguredError('Deploys need GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise).');
   const environments = Object.keys(project.environments);
   if (!project.environments[input.environment]) {
