@@ -10,6 +10,7 @@ import { createApiToken } from '../../src/core/access/api-tokens.js';
 import { getRun } from '../../src/core/runs/store.js';
 import type { RunSummary } from '../../src/core/runs/model.js';
 import { tempDir } from '../helpers/tmp.js';
+import { client } from '../helpers/client-cli.js';
 
 /**
  * Deploy safety (issue 27) end to end, through the API and Slack against the running app with
@@ -335,6 +336,17 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     const second = await api('deploy acme/web staging v3', 'UD4', t2);
     expect(second.text).toMatch(/It waits: .* has the environment now/);
     expect((await run(second.ref!)).stage).toBe('queue');
+    // The API shows the queue (the dashboard and the CLI read the same).
+    const states = (await (await fetch(`${t2.url}/api/v1/projects/web/environments`, { headers: { authorization: `Bearer ${tokens.UD5}` } })).json()) as { environments: Array<Record<string, any>> };
+    expect(states.environments.find((e) => e.environment === 'staging')).toMatchObject({ active: { ref: first.ref, status: 'running' }, waiting: { ref: second.ref, stage: 'queue' }, lock: null, frozen: null });
+    expect(states.environments.find((e) => e.environment === 'frozen')).toMatchObject({ frozen: { reasons: ['holiday freeze'] } });
+    // And the CLI: `autodevhub queue acme/web staging`, `autodevhub locks`.
+    const dir = tempDir('safety-cli');
+    const cliEnv = { HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), AUTODEVHUB_URL: t.url, AUTODEVHUB_TOKEN: tokens.UD5! };
+    const queued = await client(['queue', 'acme/web', 'staging'], cliEnv);
+    expect(queued.code).toBe(0);
+    expect(queued.stdout).toMatch(new RegExp(`deploying: ${first.ref} running \\(verify\\) by slack:UD3[\\s\\S]*waiting: ${second.ref} queued \\(queue\\) by slack:UD4`));
+    expect((await client(['locks'], cliEnv)).stdout).toMatch(/^No environment is locked \(acme\/web\)\./);
     await t.restart();
     await t2.restart();
     await sleep(1500);

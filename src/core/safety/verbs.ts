@@ -6,7 +6,7 @@ import { transaction } from '../db/transaction.js';
 import { authorize, can } from '../access/authorize.js';
 import { personOf } from '../access/identities.js';
 import { resolveProject } from '../projects/service.js';
-import { currentLock, locksOf, readQueues, releaseLock, takeLock, type LockRow, type QueueRow } from './store.js';
+import { currentLock, locksOf, readQueues, releaseLock, takeLock, type LockRow, type QueueSlot } from './store.js';
 import { formatSpan, formatTime, frozenAt, upcomingFreezes, type Occurrence } from './windows.js';
 
 /**
@@ -134,8 +134,8 @@ export interface EnvironmentState {
   lock: LockRow | null;
   frozen: { until: string | null; reasons: string[] } | null;
   upcomingFreezes: Array<{ name: string; start: string; end: string }>;
-  active: QueueRow['active'] | null;
-  waiting: QueueRow['waiting'] | null;
+  active: QueueSlot | null;
+  waiting: QueueSlot | null;
 }
 
 /** Every environment of the projects, as the API and the dashboard show them. */
@@ -143,7 +143,7 @@ export async function environmentStates(ctx: CoreContext, projects: Project[]): 
   const now = Date.now();
   const repos = projects.map((p) => p.repo);
   const [locks, queues] = await Promise.all([locksOf(ctx.em, repos), readQueues(ctx.em, repos)]);
-  const open = (s: QueueRow['active']) => (s && ['queued', 'running', 'waiting_approval'].includes(s.status) ? s : null);
+  const open = (s: QueueSlot | undefined): QueueSlot | null => (s && ['queued', 'running', 'waiting_approval'].includes(s.status) ? s : null);
   return projects.flatMap((p) =>
     Object.keys(p.environments).map((env) => {
       const policy = p.environments[env]!;
