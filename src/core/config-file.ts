@@ -210,7 +210,7 @@ export const fileSchema = z
         check(policy.rollback?.approvers ?? [], ['projects', i, 'environments', env, 'rollback', 'approvers']);
         const soakIn = policy.soak_in ?? policy.requires;
         if (policy.soak_time && !soakIn) ctx.addIssue({ code: 'custom', path: ['projects', i, 'environments', env, 'soak_time'], message: 'soak_time needs soak_in (or requires): the environment the commit soaks in' });
-        if (soakIn && !p.environments[soakIn]) ctx.addIssue({ code: 'custom', path: ['projects', i, 'environments', env, 'soak_in'], message: `no environment "${soakIn}" in this project` });
+        if (policy.soak_in && !p.environments[policy.soak_in]) ctx.addIssue({ code: 'custom', path: ['projects', i, 'environments', env, 'soak_in'], message: `no environment "${policy.soak_in}" in this project` });
       }
     });
   });
