@@ -62,7 +62,8 @@ projects:
         required_approvals: 1
         timeout: 8s
         freezes: [{ name: long freeze, from: "${local(now + 4_000)}", until: "${local(now + 86_400_000)}" }]
-      soaked: { approvers: ["slack:U0LEAD"], required_approvals: 1, timeout: 1h, soak_time: 5s, soak_in: staging, wait_timer: 3s }
+      soaked: { approvers: ["slack:U0LEAD"], required_approvals: 1, timeout: 1h, soak_time: 6s, soak_in: staging, wait_timer: 1s }
+      timed: { approvers: ["slack:U0LEAD"], required_approvals: 1, timeout: 1h, wait_timer: 3s }
 `,
   );
 }
@@ -204,7 +205,9 @@ describe('one deploy at a time per environment', () => {
     // Asked again while the promotion waits for approval: refused (this is what the probe saw accepted).
     const again = await api('rollback production web', 'UD3');
     expect(again.status).toBe(409);
-    expect(again.text).toMatch(new RegExp(`${promotion} .* is waiting for approval to deploy to production`));
+    expect(again.text).toMatch(new RegExp(`^${promotion} .* is waiting for approval to deploy to production`));
+    // Refused before anything was stored: no failed rollback run (the queue's own refusal would name one).
+    expect(again.body.reply?.text ?? again.text).not.toMatch(/^Not rolled back \(R-/);
     await api(`approve ${promotion}`, 'U0LEAD');
     expect((await until(promotion, ['succeeded'])).status).toBe('succeeded');
     // Production ends on what was asked last and ran last; a rollback never came after the promotion.
@@ -317,14 +320,21 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     const soaked = await api('deploy acme/web soaked v1', 'UD2');
     await until(soaked.ref!, ['waiting_approval']);
     const card = (await eventsOf(soaked.ref!)).at(-1)!.message;
-    expect(card).toMatch(/Soak: 1111111 must soak in staging until \d\d:\d\d UTC \(\ds left\)\. Wait timer: deploys 3s after approval/);
-    const approvedAt = Date.now();
+    expect(card).toMatch(/Soak: 1111111 must soak in staging until \d\d:\d\d UTC \(\ds left\)\. Wait timer: deploys 1s after approval/);
     await api(`approve ${soaked.ref}`, 'U0LEAD');
     expect((await until(soaked.ref!, ['succeeded', 'failed'], 30_000)).status).toBe('succeeded');
-    expect((await eventsOf(soaked.ref!)).some((e) => e.stage === 'wait')).toBe(true);
+    expect((await eventsOf(soaked.ref!)).some((e) => e.stage === 'wait' && /must soak in staging/.test(e.message))).toBe(true);
     const created = Date.parse(deploymentsTo('soaked')[0]!.statuses[0]!.created_at);
-    expect(created).toBeGreaterThanOrEqual(approvedAt + 3_000 - 200);
-    expect(created).toBeGreaterThanOrEqual(Date.parse(new Date(since).toISOString()) + 5_000 - 200);
+    expect(created).toBeGreaterThanOrEqual(Date.parse(new Date(since).toISOString()) + 6_000 - 200);
+    // The wait timer alone: three seconds after the approval, not before.
+    const timed = await api('deploy acme/web timed v4', 'UD2');
+    await until(timed.ref!, ['waiting_approval']);
+    expect((await eventsOf(timed.ref!)).at(-1)!.message).toMatch(/Wait timer: deploys 3s after approval$/);
+    const approvedAt = Date.now();
+    await api(`approve ${timed.ref}`, 'U0LEAD');
+    expect((await until(timed.ref!, ['succeeded', 'failed'], 30_000)).status).toBe('succeeded');
+    expect((await eventsOf(timed.ref!)).some((e) => e.stage === 'wait' && /the wait timer of 3s after approval ends at/.test(e.message))).toBe(true);
+    expect(Date.parse(deploymentsTo('timed')[0]!.statuses[0]!.created_at)).toBeGreaterThanOrEqual(approvedAt + 3_000 - 200);
   }, 60_000);
 
   it('a deploy waiting its turn holds no worker and survives a restart of both processes, then goes when the one ahead finishes', async () => {
@@ -340,6 +350,11 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     const states = (await (await fetch(`${t2.url}/api/v1/projects/web/environments`, { headers: { authorization: `Bearer ${tokens.UD5}` } })).json()) as { environments: Array<Record<string, any>> };
     expect(states.environments.find((e) => e.environment === 'staging')).toMatchObject({ active: { ref: first.ref, status: 'running' }, waiting: { ref: second.ref, stage: 'queue' }, lock: null, frozen: null });
     expect(states.environments.find((e) => e.environment === 'frozen')).toMatchObject({ frozen: { reasons: ['holiday freeze'] } });
+    // The dashboard's "what is live where" shows it too.
+    const page = await (await fetch(`${t.url}/dashboard?project=web`, { headers: { cookie: await t.signIn() } })).text();
+    expect(page).toContain(`Deploying: <a href="/runs/${first.ref}">${first.ref}</a> (running) by slack:UD3`);
+    expect(page).toContain(`Next: <a href="/runs/${second.ref}">${second.ref}</a> by slack:UD4`);
+    expect(page).toMatch(/Frozen until .*\(holiday freeze\)/);
     // And the CLI: `autodevhub queue acme/web staging`, `autodevhub locks`.
     const dir = tempDir('safety-cli');
     const cliEnv = { HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), AUTODEVHUB_URL: t.url, AUTODEVHUB_TOKEN: tokens.UD5! };
@@ -357,5 +372,7 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     await waitFor(() => held.length >= 2, 15_000, 'the second deployment');
     finish(held[1]!);
     expect((await until(second.ref!, ['succeeded'])).result.sha).toBe(SHA.v3);
+    // Handed on by the finishing run itself (not found later by a sweep).
+    expect((await eventsOf(second.ref!)).some((e) => new RegExp(`^${first.ref} finished \\(succeeded\\); staging is this deploy's now\\. Starting$`).test(e.message))).toBe(true);
   }, 60_000);
 });
