@@ -67,7 +67,7 @@ async function joinLocked(tx: CoreContext, run: Joiner, repo: string): Promise<P
   const environment = run.input.environment;
   const q = await lockQueue(tx.em, repo, environment);
   if (q.active?.runId === run.id) return { place: 'active' };
-  if (q.waiting?.runId === run.id && q.active) return { place: 'waiting', behind: q.active };
+  if (q.waiting?.runId === run.id && open(q.active)) return { place: 'waiting', behind: q.active };
   const me = await getRun(tx.em, run.id);
   if (isFinal(me.status)) return { place: 'finished' };
   let active = open(q.active) ? q.active : undefined;
