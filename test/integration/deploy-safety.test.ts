@@ -376,3 +376,39 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     expect((await eventsOf(second.ref!)).some((e) => new RegExp(`^${first.ref} finished \\(succeeded\\); staging is this deploy's now\\. Starting$`).test(e.message))).toBe(true);
   }, 60_000);
 });
+
+describe('the same rules through the other surface', () => {
+  it('Slack: a deploy waits its turn, a newer one supersedes it and its thread is told; freeze and branch refusals in words', async () => {
+    holding = true;
+    held.length = 0;
+    const first = await slash('deploy staging v4', 'UD6');
+    await waitFor(() => held.length >= 1, 15_000, 'the first deployment');
+    const second = await slash('deploy staging v3', 'UD7');
+    expect(second.text).toMatch(new RegExp(`^Queued ${second.ref}: .*\\nIt waits: ${first.ref} \\(slack:UD6\\) has the environment now`));
+    const third = await slash('deploy staging v1', 'UD8');
+    expect(third.text).toMatch(new RegExp(`It replaces ${second.ref} \\(slack:UD7\\), which waited before it and is cancelled as superseded\\.`));
+    expect((await run(second.ref!)).status).toBe('cancelled');
+    // The superseded run's thread hears it (its message is rendered again with the outcome).
+    await waitFor(() => JSON.stringify([...slack.callsOf('chat.update'), ...slack.callsOf('chat.postMessage')].map((c) => c.args)).includes(`Superseded by ${third.ref}`), 15_000, 'the superseded thread to be told');
+    finish(held[0]!);
+    await waitFor(() => held.length >= 2, 15_000, 'the third deployment');
+    expect(held[1]!.payload.autodevhub_run).toBe(third.ref);
+    finish(held[1]!);
+    await until(third.ref!, ['succeeded']);
+    expect((await slash('deploy frozen v4', 'UD6')).text).toMatch(/^frozen is frozen until .* Europe\/Berlin \(holiday freeze\); an admin can deploy anyway/);
+    expect((await slash('deploy production feature-x', 'UD6')).text).toMatch(/^production takes only main, v\*, and "feature-x" is none of them/);
+  }, 60_000);
+
+  it('API: lock and unlock through the commands route, with the lock shown on the environments route', async () => {
+    const locked = await api('lock acme/web production release in progress for 30m', 'UD9');
+    expect(locked.status).toBe(200);
+    const refused = await api('deploy acme/web production v4', 'UD8');
+    expect(refused.status).toBe(409);
+    expect(refused.text).toMatch(/^production is locked by slack:UD9 until .* Europe\/Berlin \(release in progress\)/);
+    const states = (await (await fetch(`${t.url}/api/v1/projects/web/environments`, { headers: { authorization: `Bearer ${tokens.UD8}` } })).json()) as { environments: Array<Record<string, any>> };
+    expect(states.environments.find((e) => e.environment === 'production')!.lock).toMatchObject({ holder: 'slack:UD9', reason: 'release in progress', expiresAt: expect.any(String) });
+    expect((await api('unlock acme/web production', 'UD8')).status).toBe(403);
+    expect((await api('unlock acme/web production', 'UD9')).text).toBe('acme/web production is unlocked.');
+    expect((await api('deploy acme/web production v4', 'UD8')).status).toBe(202);
+  }, 30_000);
+});

@@ -67,9 +67,13 @@ async function joinLocked(tx: CoreContext, run: Joiner, repo: string): Promise<P
   const environment = run.input.environment;
   const q = await lockQueue(tx.em, repo, environment);
   if (q.active?.runId === run.id) return { place: 'active' };
-  if (q.waiting?.runId === run.id && open(q.active)) return { place: 'waiting', behind: q.active };
   const me = await getRun(tx.em, run.id);
   if (isFinal(me.status)) return { place: 'finished' };
+  if (q.waiting?.runId === run.id && open(q.active)) {
+    // Placed already (by its worker, which starts at intake): the same answer, with whom it replaced.
+    const replaced = (me.result as { queue?: { superseded?: QueueSlot } }).queue?.superseded;
+    return { place: 'waiting', behind: q.active, ...(replaced && { superseded: replaced }) };
+  }
   let active = open(q.active) ? q.active : undefined;
   let waiting = open(q.waiting) && q.waiting.runId !== run.id ? q.waiting : undefined;
   if (!active && waiting) {
@@ -101,6 +105,7 @@ async function joinLocked(tx: CoreContext, run: Joiner, repo: string): Promise<P
     stage: 'queue',
     message: `Waiting for ${environment}: ${busyWith(active, environment)}. This deploy starts when it finishes${waiting ? ` (it replaces ${waiting.ref}, which waited before it)` : ''}.`,
     data: { queue: { environment, behind: active.ref, ...(waiting && { superseded: waiting.ref }) } },
+    result: { queue: { environment, behind: active.ref, ...(waiting && { superseded: waiting }) } },
     expectStatus: ['queued'],
   });
   return { place: 'waiting', behind: active, ...(waiting && { superseded: waiting }) };
