@@ -6,6 +6,7 @@ import type { Cli } from './io.js';
 import { chooseMode } from './output.js';
 import { registerRuns } from './runs.js';
 import { registerVerbs, type Action } from './verbs.js';
+import { registerSafety } from './safety.js';
 
 /**
  * `autodevhub`: the command-line client of an AutoDevHub server, over its public REST API and live
@@ -42,6 +43,7 @@ export function createProgram(cli: Omit<Cli, 'globals' | 'mode'>, setCode: (code
       setCode(await fn(...args.slice(0, -1)));
     };
   registerVerbs(program, act, full);
+  registerSafety(program, act, full);
   registerRuns(program, act, full);
   registerAccount(program, act, full);
   registerCompletion(program, act, full);

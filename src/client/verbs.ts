@@ -90,6 +90,9 @@ export function registerVerbs(program: Command, act: (fn: Action) => (...args: a
   const wait = '--wait';
   const waitHelp = 'follow the run until it finishes; the exit code is its outcome';
   const project = ['-p, --project <key>', 'the project to run in, when the command does not name one'] as const;
+  const override = '--override <reason>';
+  const overrideHelp = 'admins: go past locks, freezes, branch rules, soak and wait timers (audited, shown on the approval card)';
+  const overriding = (opts: { override?: string }) => (opts.override ? ` --override "${opts.override}"` : '');
   program
     .command('story')
     .description('Turn a feature idea into a Gherkin user story with a confidence score (waits and prints it)')
@@ -114,20 +117,23 @@ export function registerVerbs(program: Command, act: (fn: Action) => (...args: a
     .argument('<target...>', '[owner/repo] <environment> [ref]')
     .option(wait, waitHelp)
     .option(...project)
-    .action(act(async (words: string[], opts) => (await send(cli, ['deploy', ...words].join(' '), opts)).code));
+    .option(override, overrideHelp)
+    .action(act(async (words: string[], opts) => (await send(cli, ['deploy', ...words].join(' ') + overriding(opts), opts)).code));
   program
     .command('promote')
     .description("Deploy a succeeded deploy's commit to the next environment of the pipeline")
     .argument('<run>', 'the deploy run, e.g. R-1042')
     .option(wait, waitHelp)
-    .action(act(async (ref: string, opts) => (await send(cli, `promote ${runRef(ref)}`, opts)).code));
+    .option(override, overrideHelp)
+    .action(act(async (ref: string, opts) => (await send(cli, `promote ${runRef(ref)}${overriding(opts)}`, opts)).code));
   program
     .command('rollback')
     .description('Redeploy the last commit that succeeded in an environment before the current one')
     .argument('<environment>')
     .argument('[project]', 'project key or owner/repo')
     .option(wait, waitHelp)
-    .action(act(async (env: string, proj: string | undefined, opts) => (await send(cli, ['rollback', env, proj].filter(Boolean).join(' '), opts)).code));
+    .option(override, overrideHelp)
+    .action(act(async (env: string, proj: string | undefined, opts) => (await send(cli, ['rollback', env, proj].filter(Boolean).join(' ') + overriding(opts), opts)).code));
   for (const decision of ['approve', 'reject'] as const) {
     const verb = program
       .command(decision)

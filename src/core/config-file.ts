@@ -70,6 +70,42 @@ const webhookSchema = z.object({
   statuses: z.array(z.enum(['queued', 'running', 'waiting_approval', 'succeeded', 'failed', 'cancelled', 'needs_input'])).default([]),
 });
 
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const CLOCK_RE = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+const LOCAL_DATETIME_RE = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/;
+
+/**
+ * A window of time in the project's time zone (or its own): dated (`from`/`until` as
+ * "2026-12-20 00:00") or weekly (`days` with `from`/`until` as "15:00", "24:00"; an `until`
+ * earlier than `from` ends the next day).
+ */
+const windowSchema = z
+  .object({
+    name: z.string().min(1).max(80),
+    days: z.array(z.enum(WEEKDAYS)).min(1).optional(),
+    from: z.string(),
+    until: z.string(),
+    time_zone: z.string().optional(),
+  })
+  .superRefine((w, ctx) => {
+    const re = w.days ? CLOCK_RE : LOCAL_DATETIME_RE;
+    const like = w.days ? 'a time like 15:00' : 'a date and time like 2026-12-20 09:00';
+    if (!re.test(w.from)) ctx.addIssue({ code: 'custom', path: ['from'], message: `must be ${like}` });
+    if (!re.test(w.until)) ctx.addIssue({ code: 'custom', path: ['until'], message: `must be ${like}` });
+    if (!w.days && w.from >= w.until) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after from' });
+    if (w.time_zone && !validTimeZone(w.time_zone)) ctx.addIssue({ code: 'custom', path: ['time_zone'], message: `"${w.time_zone}" is not an IANA time zone like Europe/Berlin` });
+  });
+export type TimeWindow = z.infer<typeof windowSchema>;
+
+export function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const environmentPolicySchema = z
   .object({
     required_approvals: z.number().int().min(0).default(0),
@@ -93,6 +129,17 @@ const environmentPolicySchema = z
     auto_rollback: z.boolean().default(false),
     /** The approval policy of rollbacks, when it differs from the environment's own. */
     rollback: rollbackPolicySchema.optional(),
+    /** Deploy safety (docs/deploy-safety.md). Refs that may be deployed here (globs: main, v*); empty: any. */
+    refs: z.array(z.string().min(1).max(200)).default([]),
+    /** Windows in which deploys are refused; they win over `deploy_windows`. */
+    freezes: z.array(windowSchema).default([]),
+    /** When set, deploys are refused outside these windows. */
+    deploy_windows: z.array(windowSchema).default([]),
+    /** How long a deploy waits after its approval before it starts. */
+    wait_timer: z.string().refine((v) => DURATION_RE.test(v.trim()), 'must be a duration like 30m, 1h or 2d').transform((v) => parseDuration(v)).optional(),
+    /** How long the commit must have run in `soak_in` (default: `requires`) without a failed smoke check. */
+    soak_time: z.string().refine((v) => DURATION_RE.test(v.trim()), 'must be a duration like 30m, 1h or 2d').transform((v) => parseDuration(v)).optional(),
+    soak_in: z.string().optional(),
   })
   .refine((p) => p.required_approvals <= p.approvers.length || p.approvers.length === 0, {
     message: 'required_approvals is more than the approvers listed',
@@ -117,6 +164,8 @@ const projectSchema = z.object({
   allow_unlinked_channels: z.boolean().default(false),
   /** The order in which a commit goes through environments: promote moves it one step on. */
   promotion: z.array(z.string()).default([]),
+  /** The team's time zone, for freeze windows and the times deploy refusals name (IANA, like Europe/Berlin). */
+  time_zone: z.string().default('UTC').refine(validTimeZone, 'must be an IANA time zone like Europe/Berlin'),
   /** Where stories become issues ("Create issue", `story … --issue`). */
   issues: issueTrackerSchema.optional(),
   /** Where stories become feature files ("Open PR", `story … --pr`). */
@@ -159,6 +208,9 @@ export const fileSchema = z
       for (const [env, policy] of Object.entries(p.environments)) {
         check(policy.approvers, ['projects', i, 'environments', env, 'approvers']);
         check(policy.rollback?.approvers ?? [], ['projects', i, 'environments', env, 'rollback', 'approvers']);
+        const soakIn = policy.soak_in ?? policy.requires;
+        if (policy.soak_time && !soakIn) ctx.addIssue({ code: 'custom', path: ['projects', i, 'environments', env, 'soak_time'], message: 'soak_time needs soak_in (or requires): the environment the commit soaks in' });
+        if (policy.soak_in && !p.environments[policy.soak_in]) ctx.addIssue({ code: 'custom', path: ['projects', i, 'environments', env, 'soak_in'], message: `no environment "${policy.soak_in}" in this project` });
       }
     });
   });

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { fileSchema, parseDuration, type AccessConfig, type ConfigFile, type EnvironmentPolicy, type FileProject, type IssueTrackerConfig, type ProjectConfig, type SmokeCheck, type WebhookSubscription } from './config-file.js';
+import { fileSchema, parseDuration, type AccessConfig, type ConfigFile, type EnvironmentPolicy, type TimeWindow, type FileProject, type IssueTrackerConfig, type ProjectConfig, type SmokeCheck, type WebhookSubscription } from './config-file.js';
 
-export { parseDuration, type AccessConfig, type EnvironmentPolicy, type IssueTrackerConfig, type ProjectConfig, type SmokeCheck, type WebhookSubscription };
+export { parseDuration, type AccessConfig, type EnvironmentPolicy, type TimeWindow, type IssueTrackerConfig, type ProjectConfig, type SmokeCheck, type WebhookSubscription };
 
 /**
  * Configuration is read and validated once at start, then passed in. Nothing else reads

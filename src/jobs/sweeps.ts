@@ -42,7 +42,7 @@ export async function requeueUnfinishedRuns(opts: Pick<SweepOptions, 'em' | 'que
     const queue = opts.queues.queueFor(run.kind);
     // A run is carried by its first job or by a later phase's job; any live one will do.
     const ids = opts.queues.ids;
-    const candidates = run.kind === 'deploy' ? [ids.run(run.id), ids.run(run.id, 'deploy'), ids.run(run.id, 'expire')] : [ids.run(run.id)];
+    const candidates = run.kind === 'deploy' ? [ids.run(run.id), ids.run(run.id, 'deploy'), ids.run(run.id, 'expire'), ids.run(run.id, 'turn')] : [ids.run(run.id)];
     return { run, needed, queue, jobId: ids.run(run.id, needed.phase), candidates };
   });
   if (wanted.length === 0) return 0;

@@ -111,6 +111,8 @@ describe('every operation answers as documented', () => {
     expect((await call('POST', '/api/v1/projects/web/channels', { body: { channel: 'not a channel' } })).status).toBe(400);
     expect((await call('DELETE', '/api/v1/projects/web/channels/slack:CNEW')).status).toBe(204);
     expect((await call('DELETE', '/api/v1/projects/web/channels/slack:CNEW')).status).toBe(404);
+    expect((await call('GET', '/api/v1/projects/web/environments')).body.environments).toEqual(expect.any(Array));
+    expect((await call('GET', '/api/v1/projects/nope/environments')).status).toBe(404);
 
     const widget = await call('POST', '/api/v1/widget-tokens', { body: { project: 'web', origins: ['https://status.acme.test'] } });
     expect(widget.status).toBe(201);

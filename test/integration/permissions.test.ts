@@ -34,6 +34,11 @@ const MATRIX: Record<string, string> = {
   reject: 'YYNNN',
   cancel: 'YYNNN',
   link: 'YYNNN',
+  // Issue 27: locks are deploy-like; reading locks and the queue is a viewer's.
+  'lock staging': 'YYYNN',
+  'unlock staging': 'YYYNN',
+  locks: 'YYYYN',
+  'queue staging': 'YYYYN',
 };
 /** What only the API and the console do. */
 const API_ONLY: Record<string, string> = {
@@ -42,6 +47,8 @@ const API_ONLY: Record<string, string> = {
   people: 'YNNNN',
   'role grants': 'YNNNN',
   'permission matrix': 'YYYYY',
+  // Going past locks, freezes and branch rules: admins only (the Discord command has no override option).
+  'deploy --override': 'YNNNN',
 };
 
 const APP_ID = '990000000000000010';
@@ -90,6 +97,11 @@ function commandFor(verb: string): { text: string; channel: 'work' | 'link' } {
     case 'reject': return { text: `reject ${deployRef}`, channel: 'work' };
     case 'cancel': return { text: `cancel ${storyRef}`, channel: 'work' };
     case 'link': return { text: 'link acme/api', channel: 'link' };
+    case 'lock staging':
+    case 'unlock staging':
+    case 'queue staging': return { text: `${verb.split(' ')[0]} acme/web staging`, channel: 'work' };
+    case 'locks': return { text: 'locks acme/web', channel: 'work' };
+    case 'deploy --override': return { text: 'deploy acme/web staging --override "matrix check"', channel: 'work' };
     case 'deploy staging':
     case 'deploy production': return { text: `deploy acme/web ${verb.split(' ')[1]}`, channel: 'work' };
     default: return { text: verb, channel: 'work' };
@@ -109,7 +121,7 @@ async function viaDiscord(role: Role, verb: string): Promise<string> {
   const [sub, ...rest] = text.split(' ');
   const arg = rest.join(' ');
   const options: Record<string, string> =
-    sub === 'story' ? { description: arg } : sub === 'docs' || sub === 'link' ? { repo: arg } : sub === 'deploy' ? { repo: rest[0]!, environment: rest[1]! } : ['status', 'approve', 'reject', 'cancel'].includes(sub!) ? { run: arg } : {};
+    sub === 'story' ? { description: arg } : sub === 'docs' || sub === 'link' ? { repo: arg } : sub === 'deploy' ? { repo: rest[0]!, environment: rest[1]! } : ['status', 'approve', 'reject', 'cancel'].includes(sub!) ? { run: arg } : ['lock', 'unlock', 'queue'].includes(sub!) ? { repo: rest[0]!, environment: rest[1]! } : sub === 'locks' ? { repo: arg } : {};
   const i = commandInteraction(APP_ID, sub!, options, DISCORD[role], channel === 'work' ? '7001' : '7002');
   discord.openInteraction(i.token, i.channel_id);
   const res = await postInteraction(t.url, keys, i);
@@ -214,7 +226,7 @@ describe('the permission matrix', () => {
     const byAction = Object.fromEntries(body.actions.map((a) => [a.action, a.min]));
     expect(byAction).toMatchObject({
       'story.create': 'viewer', 'docs.create': 'developer', 'deploy.create': 'developer', 'deploy.promote': 'developer', 'deploy.rollback': 'developer',
-      'deploy.approve': 'maintainer', 'run.cancel': 'maintainer', 'channel.link': 'maintainer', 'run.read': 'viewer',
+      'deploy.approve': 'maintainer', 'deploy.lock': 'developer', 'deploy.override': 'admin', 'run.cancel': 'maintainer', 'channel.link': 'maintainer', 'run.read': 'viewer',
       'widget_token.manage': 'maintainer', 'api_token.own': 'everyone', 'people.manage': 'admin', 'roles.grant': 'admin', 'audit.read': 'admin', 'audit.export': 'admin',
     });
   });

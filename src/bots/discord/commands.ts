@@ -49,6 +49,11 @@ const OPTIONS: Record<Verb, Opt[]> = {
   cancel: [{ name: 'run', description: 'The run, e.g. R-1042', required: true }],
   link: [{ name: 'repo', description: 'owner/repo', required: true }],
   whoami: [],
+  lock: [{ name: 'environment', description: 'Environment, e.g. production', required: true }, { name: 'repo', description: 'owner/repo (default: this channel’s project)' }, { name: 'reason', description: 'Why, e.g. debugging the cache' }, { name: 'for', description: 'How long, e.g. for 2h (default: until unlocked)' }],
+  unlock: [{ name: 'environment', description: 'Environment, e.g. production', required: true }, { name: 'repo', description: 'owner/repo (default: this channel’s project)' }, { name: 'reason', description: "Why (needed to release another person's lock)" }],
+  locks: [{ name: 'repo', description: 'owner/repo (default: every project you can see)' }],
+  freezes: [{ name: 'repo', description: 'owner/repo (default: this channel’s project)' }, { name: 'environment', description: 'Environment, e.g. production' }],
+  queue: [{ name: 'environment', description: 'Environment, e.g. production', required: true }, { name: 'repo', description: 'owner/repo (default: this channel’s project)' }],
 };
 
 export const GRAMMAR_ORDER: Record<Verb, string[]> = {
@@ -64,6 +69,11 @@ export const GRAMMAR_ORDER: Record<Verb, string[]> = {
   cancel: ['run'],
   link: ['repo'],
   whoami: [],
+  lock: ['repo', 'environment', 'reason', 'for'],
+  unlock: ['repo', 'environment', 'reason'],
+  locks: ['repo'],
+  freezes: ['repo', 'environment'],
+  queue: ['repo', 'environment'],
 };
 
 /** The JSON that `npm run discord:register` sends (PUT /applications/{id}/commands). */

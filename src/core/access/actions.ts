@@ -52,6 +52,9 @@ export const ACTIONS = {
   // Issue 15's verbs: deploy-like, per environment.
   'deploy.promote': { min: 'developer', scope: 'deploy', what: 'promote a deployment', perEnvironment: true, linkedChannelsOnly: 'promote', personal: 'admin' },
   'deploy.rollback': { min: 'developer', scope: 'deploy', what: 'roll back a deployment', perEnvironment: true, linkedChannelsOnly: 'rollback', personal: 'admin' },
+  // Issue 27's deploy safety: locks are deploy-like; going past a lock, freeze or rule is an admin's, with a reason.
+  'deploy.lock': { min: 'developer', scope: 'deploy', what: 'lock and unlock environments', perEnvironment: true, personal: 'admin' },
+  'deploy.override': { min: 'admin', scope: 'deploy', what: 'deploy past locks, freezes and branch rules, or release another person\'s lock', personal: 'admin' },
   'deploy.approve': { min: 'maintainer', scope: 'approve', what: 'approve or reject deploys', approvers: true, personal: 'admin' },
   'run.cancel': { min: 'maintainer', scope: 'run', what: "cancel other people's runs", requester: true, personal: 'requester' },
   'channel.link': { min: 'maintainer', scope: 'admin', what: 'link channels to the project', linkedChannelsOnly: 'link', personal: 'admin' },

@@ -18,6 +18,8 @@ import { requestPromotion, requestRollback } from '../deploys/follow-ups.js';
 import { requestDocs } from '../docs/service.js';
 import { linkChannel } from '../projects/service.js';
 import { runUrl, statusLabel } from '../chat/presentation.js';
+import type { Place } from '../safety/index.js';
+import { listLocks, lockEnvironment, showFreezes, showQueue, unlockEnvironment } from '../safety/verbs.js';
 
 export interface CommandReply {
   /** The whole answer as plain text (message, then usage when there is one). */
@@ -93,6 +95,19 @@ function queuedReply(ctx: CoreContext, created: CreatedRun, what: string): Comma
   return { text, ephemeral: false, run, duplicate, queued };
 }
 
+/** A deploy's answer says where it stands in its environment's queue. */
+function placedReply(ctx: CoreContext, created: CreatedRun & { place?: Place }, what: string): CommandReply {
+  const place = created.place;
+  if (place?.place === 'superseded') {
+    return { text: `${created.run.ref} (${what}) was superseded at once by ${place.by.ref}, a newer request that waits for the same environment; nothing of ${created.run.ref} will be deployed.`, ephemeral: false, run: created.run, queued: created.queued };
+  }
+  if (place?.place === 'finished' && created.run.status === 'cancelled') return { text: `${created.run.ref} (${what}): ${created.run.error ?? 'cancelled'}`, ephemeral: false, run: created.run, queued: created.queued };
+  const reply = queuedReply(ctx, created, what);
+  if (place?.place !== 'waiting') return reply;
+  const replaced = place.superseded ? ` It replaces ${place.superseded.ref} (${place.superseded.requestedBy}), which waited before it and is cancelled as superseded.` : '';
+  return { ...reply, text: `${reply.text}\nIt waits: ${place.behind.ref} (${place.behind.requestedBy}) has the environment now; this deploy starts when that finishes.${replaced}` };
+}
+
 async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input: RunCommandInput, prefix: string): Promise<CommandReply> {
   const delivery = { deliveryId: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }), ...(input.chatRefs && { chatRefs: input.chatRefs }) };
   switch (command.verb) {
@@ -116,18 +131,18 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
       return { text: `${run.ref} cancelled.`, ephemeral: false, run };
     }
     case 'deploy': {
-      const created = await requestDeploy({ ctx, actor }, { environment: command.environment, ...delivery, ...(command.repo && { repo: command.repo }), ...(command.ref && { ref: command.ref }) });
-      return queuedReply(ctx, created, created.run.input.description);
+      const created = await requestDeploy({ ctx, actor }, { environment: command.environment, ...delivery, ...(command.repo && { repo: command.repo }), ...(command.ref && { ref: command.ref }), ...(command.override && { override: command.override }) });
+      return placedReply(ctx, created, created.run.input.description);
     }
     case 'promote': {
-      const created = await requestPromotion({ ctx, actor }, { run: command.run, ...(input.chatRefs && { chatRefs: input.chatRefs }) });
+      const created = await requestPromotion({ ctx, actor }, { run: command.run, ...(input.chatRefs && { chatRefs: input.chatRefs }), ...(command.override && { override: command.override }) });
       if (created.duplicate) return { text: `${command.run} is already being promoted to ${created.environment}: ${created.run.ref} (${statusLabel(created.run.status)}).`, ephemeral: true, run: created.run, duplicate: true };
-      return queuedReply(ctx, created, created.run.input.description);
+      return placedReply(ctx, created, created.run.input.description);
     }
     case 'rollback': {
-      const created = await requestRollback({ ctx, actor }, { environment: command.environment, ...(command.project && { project: command.project }), ...(input.chatRefs && { chatRefs: input.chatRefs }) });
+      const created = await requestRollback({ ctx, actor }, { environment: command.environment, ...(command.project && { project: command.project }), ...(input.chatRefs && { chatRefs: input.chatRefs }), ...(command.override && { override: command.override }) });
       if (created.duplicate) return { text: `${command.environment} is already being rolled back: ${created.run.ref} (${statusLabel(created.run.status)}).`, ephemeral: true, run: created.run, duplicate: true };
-      return queuedReply(ctx, created, created.run.input.description);
+      return placedReply(ctx, created, created.run.input.description);
     }
     case 'approve':
     case 'reject': {
@@ -140,6 +155,16 @@ async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input:
       const created = await requestDocs({ ctx, actor }, { ...delivery, ...(command.repo && { repo: command.repo }), ...(command.range && { range: command.range }) });
       return queuedReply(ctx, created, created.run.input.description);
     }
+    case 'lock':
+      return { text: await lockEnvironment({ ctx, actor }, command), ephemeral: false };
+    case 'unlock':
+      return { text: await unlockEnvironment({ ctx, actor }, command), ephemeral: false };
+    case 'locks':
+      return { text: await listLocks({ ctx, actor }, command), ephemeral: true };
+    case 'freezes':
+      return { text: await showFreezes({ ctx, actor }, command), ephemeral: true };
+    case 'queue':
+      return { text: await showQueue({ ctx, actor }, command), ephemeral: true };
     case 'link': {
       const project = await linkChannel({ ctx, actor }, command.repo);
       return { text: `This channel is now linked to ${project.repo} (project ${project.key}); commands here may leave out the repository.`, ephemeral: false };

@@ -368,6 +368,34 @@ export const Installation = defineEntity({
   },
 });
 
+/** Deploy safety: the run that has each environment and the one waiting for it (one row per environment). */
+export const EnvironmentQueue = defineEntity({
+  name: 'EnvironmentQueue',
+  tableName: 'environment_queue',
+  properties: {
+    repo: p.text().primary(),
+    environment: p.text().primary(),
+    activeRunId: p.manyToOne(WorkflowRun).mapToPk().fieldName('active_run_id').deleteRule('set null').nullable().unique('environment_queue_active_key'),
+    waitingRunId: p.manyToOne(WorkflowRun).mapToPk().fieldName('waiting_run_id').deleteRule('set null').nullable().unique('environment_queue_waiting_key'),
+    updatedAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+
+/** A lock on an environment: only its holder deploys there until it is released or runs out. */
+export const EnvironmentLock = defineEntity({
+  name: 'EnvironmentLock',
+  tableName: 'environment_locks',
+  properties: {
+    repo: p.text().primary(),
+    environment: p.text().primary(),
+    holder: p.text(),
+    person: p.text(),
+    reason: p.text().nullable(),
+    expiresAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+  },
+});
+
 export const entities = [
   Installation,
   Project,
@@ -389,4 +417,6 @@ export const entities = [
   StoryExport,
   WebhookDelivery,
   Notification,
+  EnvironmentQueue,
+  EnvironmentLock,
 ];

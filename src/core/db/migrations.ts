@@ -7,6 +7,7 @@ import { Migration20261122020000_installation } from '../../../migrations/Migrat
 import { Migration20261122100000_access } from '../../../migrations/Migration20261122100000_access.js';
 import { Migration20261122200000_audit_chain } from '../../../migrations/Migration20261122200000_audit_chain.js';
 import { Migration20261122300000_delivery_flow } from '../../../migrations/Migration20261122300000_delivery_flow.js';
+import { Migration20261207200000_deploy_safety } from '../../../migrations/Migration20261207200000_deploy_safety.js';
 
 /**
  * Migrations are listed here rather than discovered by path: vitest cannot import() a .ts
@@ -23,4 +24,5 @@ export const migrationsList = [
   { name: 'Migration20261122100000_access', class: Migration20261122100000_access },
   { name: 'Migration20261122200000_audit_chain', class: Migration20261122200000_audit_chain },
   { name: 'Migration20261122300000_delivery_flow', class: Migration20261122300000_delivery_flow },
+  { name: 'Migration20261207200000_deploy_safety', class: Migration20261207200000_deploy_safety },
 ];

@@ -9,6 +9,7 @@ import { nextEnvironment, policyFor, projectFor } from './policy.js';
 import { currentDeployment, lastGoodDeployment, openOrDoneFollowUps, succeededIn } from './store.js';
 import { requestDeploy, requiresRefusal } from './service.js';
 import { authorize } from '../access/authorize.js';
+import { busySlot, rollbackBusyText } from '../safety/index.js';
 
 /**
  * Deploys that follow from earlier ones: a promotion (the very same commit, one environment on
@@ -31,6 +32,8 @@ async function existingOrKey(ctx: CoreContext, kind: 'promotedFrom' | 'rollbackO
 
 export interface FollowUpInput {
   deliveryId?: string;
+  /** An admin's `--override "reason"` (docs/deploy-safety.md). */
+  override?: string;
   chatRefs?: Record<string, string>;
 }
 
@@ -63,6 +66,7 @@ export async function requestPromotion({ ctx, actor }: { ctx: CoreContext; actor
       ref: source.result.ref ?? sha,
       deliveryId: found.key,
       ...(input.chatRefs && { chatRefs: input.chatRefs }),
+      ...(input.override !== undefined && { override: input.override }),
       pinned: { sha, trigger: 'promote', promotedFrom: source.ref, projectKey: project.key, description: `Promote ${project.repo} ${sha.slice(0, 7)} from ${source.input.environment} (${source.ref}) to ${next}` },
     },
   );
@@ -84,6 +88,10 @@ export async function planRollback(ctx: CoreContext, project: ProjectConfig & { 
   if (OPEN_STATUSES.includes(current.runStatus as RunStatus) && current.runRef !== opts.allowOpen) {
     throw new ConflictError(`${current.runRef} is still deploying to ${environment}; wait for it to finish before rolling back.`);
   }
+  // A run waiting for approval has no deployment yet; the environment's queue knows it (issue 22, item 3).
+  const busy = opts.allowOpen ? undefined : await busySlot(ctx, project.repo, environment);
+  // …unless what keeps it busy is this very rollback, asked again: that run is the answer (submitRollback finds it).
+  if (busy && !(await openOrDoneFollowUps(ctx.em, 'rollbackOf', current.runRef, environment)).some((f) => f.ref === busy.ref)) throw new ConflictError(rollbackBusyText(busy, environment));
   const target = await lastGoodDeployment(ctx.em, project.repo, environment, current.sha);
   if (!target) throw new ConflictError(`No earlier commit succeeded in ${environment}; there is nothing to roll back to.`);
   return { project, environment, current: { runRef: current.runRef, sha: current.sha }, target: { runRef: target.runRef, sha: target.sha } };
@@ -99,6 +107,7 @@ async function submitRollback(ctx: CoreContext, actor: Actor, plan: RollbackPlan
       environment,
       deliveryId: found.key,
       ...(opts.chatRefs && { chatRefs: opts.chatRefs }),
+      ...(opts.override !== undefined && { override: opts.override }),
       pinned: {
         sha: target.sha,
         trigger: opts.trigger,

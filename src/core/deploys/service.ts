@@ -15,7 +15,9 @@ import { resolveProject } from '../projects/service.js';
 import { authorize } from '../access/authorize.js';
 import type { CheckItem } from '../github/client.js';
 import { approvalState } from './approvals.js';
+import { joinQueue, overrideHint, refAllowed } from '../safety/index.js';
 import { recordDeployment, succeededIn, updateDeploymentState } from './store.js';
+import { checkRequestSafety, holdBeforeDeploy, safetyNotes, takePlace, type Placed } from './safety.js';
 
 export { approvalFor, approvalState, cancellable, decideApproval, expireApproval, type Decision } from './approvals.js';
 
@@ -34,6 +36,8 @@ export interface DeployRequest {
   requestHash?: string;
   chatRefs?: Record<string, string>;
   /** A promotion or rollback: the commit is fixed, and where it came from is kept with the run. */
+  /** `--override "reason"`: an admin deploys past locks, freezes, branch rules, soak and wait timers. */
+  override?: string;
   pinned?: { sha: string; trigger: 'promote' | 'rollback' | 'auto_rollback'; promotedFrom?: string; rollbackOf?: string; rollbackFromSha?: string; threadTs?: string; description: string; projectKey: string };
 }
 
@@ -41,11 +45,13 @@ export interface DeployRequest {
 export type Next = { next: 'continue' } | { next: 'poll'; delayMs: number } | { next: 'wait_approval'; timeoutMs: number } | { next: 'done' };
 
 /** Ingress verb: checks what can be checked without GitHub, then queues the run. */
-export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: Actor }, input: DeployRequest): Promise<CreatedRun> {
+export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: Actor }, input: DeployRequest): Promise<Placed> {
   const project = input.pinned ? (projectFor(ctx, input.pinned.projectKey) as ProjectConfig & { repo: string }) : await resolveProject(ctx, actor, input.repo, 'deploy acme/web production');
   // Who may deploy is decided before anything about the project's environments is said. A
   // promotion or rollback is authorised by its own action before it comes here.
   if (!input.pinned) await authorize(ctx, actor, 'deploy.create', { project: project.key, environment: input.environment });
+  // An override is an admin's, whatever else is configured or not.
+  if (input.override !== undefined) await authorize(ctx, actor, 'deploy.override', { project: project.key, environment: input.environment });
   if (!ctx.github) throw new NotConfiguredError('Deploys need GitHub: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise).');
   const environments = Object.keys(project.environments);
   if (!project.environments[input.environment]) {
@@ -55,13 +61,14 @@ export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: A
         : `${project.repo} has no environments configured in autodevhub.yaml.`,
     );
   }
+  const override = await checkRequestSafety(ctx, actor, project, input);
   const created = await ctx.intake.submit({
     kind: 'deploy',
     requestedBy: actor.id,
     sourcePlatform: actor.platform,
     channel: actor.channel ?? null,
     projectKey: project.key,
-    input: deployInput(project.repo, input),
+    input: { ...deployInput(project.repo, input), ...(override && { override }) },
     // Follow-ups are keyed by what they follow, whoever asks from wherever: one run for both clicks.
     delivery: input.pinned ? { platform: 'autodevhub', id: input.deliveryId, ...(input.requestHash && { requestHash: input.requestHash }) } : deliveryOf(actor, input),
     message: input.pinned ? `Queued: ${input.pinned.description}` : `Queued: deploy ${project.repo}${input.ref ? ` ${input.ref}` : ''} to ${input.environment}`,
@@ -71,7 +78,7 @@ export async function requestDeploy({ ctx, actor }: { ctx: CoreContext; actor: A
     const action = input.pinned ? `deploy.${input.pinned.trigger === 'promote' ? 'promotion' : 'rollback'}_requested` : 'deploy.requested';
     await audit(ctx, { actor: actor.id, action, target: created.run.ref, source: actor.channel ?? actor.platform, data: { repo: project.repo, environment: input.environment, ref: input.ref ?? null, ...(input.pinned && { sha: input.pinned.sha, trigger: input.pinned.trigger, from: input.pinned.promotedFrom ?? input.pinned.rollbackOf }) } });
   }
-  return created;
+  return takePlace(ctx, actor, created, project.repo);
 }
 
 function deployInput(repo: string, input: DeployRequest): Record<string, unknown> {
@@ -119,8 +126,10 @@ export async function advanceDeploy({ ctx, runId, attempt = 0 }: { ctx: CoreCont
   if (isFinal(run.status) || run.status === 'waiting_approval') return { next: 'done' };
   const project = projectFor(ctx, run.projectKey);
   if (!project?.repo) throw new PermanentFailure(`Project ${run.projectKey} is no longer configured.`);
+  // One deploy at a time per environment: a run that does not have its environment stops here.
+  if ((await joinQueue(ctx, run, project.repo)).place !== 'active') return { next: 'done' };
   const args: StageArgs = { ctx, run, policy: policyFor(project, run.input.environment, run), repo: project.repo, attempt };
-  const stage = run.stage === 'queued' ? 'resolve' : run.stage;
+  const stage = run.stage === 'queued' || run.stage === 'queue' ? 'resolve' : run.stage === 'wait' ? 'deploy' : run.stage;
   switch (stage) {
     case 'resolve':
       return resolveStage(args);
@@ -143,6 +152,9 @@ async function resolveStage({ ctx, run, repo, policy }: StageArgs): Promise<Next
   if (run.input.sha) resolved.ref = run.input.ref ?? run.input.sha;
   // A rollback goes back to a commit that already ran here; promotion order does not apply.
   const rollback = run.input.trigger === 'rollback' || run.input.trigger === 'auto_rollback';
+  if (!rollback && !run.input.override && !refAllowed(policy.refs, resolved.ref)) {
+    throw new PermanentFailure(`${run.input.environment} takes only ${policy.refs.join(', ')}, and ${resolved.ref} is none of them; ${overrideHint(run.input.environment)}.`);
+  }
   if (policy.requires && !rollback && !(await succeededIn(ctx.em, repo, policy.requires, resolved.sha))) {
     await audit(ctx, { actor: 'autodevhub', action: 'deploy.requires_refused', target: run.ref, data: { sha: resolved.sha, requires: policy.requires } });
     throw new PermanentFailure(requiresRefusal(run.input.environment, policy.requires, resolved.sha));
@@ -179,7 +191,7 @@ async function gateStage({ ctx, run, policy, repo, attempt }: StageArgs): Promis
   if (policy.required_approvals === 0) {
     await transaction(ctx, async (tx) => {
       await audit(tx, { actor: 'autodevhub', action: 'deploy.gate_passed', target: run.ref, data: { passing: report.passing.map((c) => c.name) } });
-      await step(tx, run.id, { stage: 'deploy', progress: 60, message: 'Checks green; no approval needed. Deploying' });
+      await step(tx, run.id, { stage: 'deploy', progress: 60, message: 'Checks green; no approval needed. Deploying', result: { readyAt: new Date().toISOString() } });
     });
     return { next: 'continue' };
   }
@@ -188,15 +200,16 @@ async function gateStage({ ctx, run, policy, repo, attempt }: StageArgs): Promis
   const requestedAt = new Date().toISOString();
   const state = await approvalState(ctx, { ...run, result: { ...run.result, approvalRequestedAt: requestedAt } }, policy);
   const who = policy.approvers.length ? policy.approvers.join(', ') : 'an admin';
+  const notes = await safetyNotes(ctx, { ...run, result: { ...run.result } }, policy);
   await transaction(ctx, async (tx) => {
     await audit(tx, { actor: 'autodevhub', action: 'deploy.gate_passed', target: run.ref, data: { passing: report.passing.map((c) => c.name) } });
     await step(tx, run.id, {
       status: 'waiting_approval',
       stage: 'approval',
       progress: 50,
-      message: `Checks green. Waiting for ${policy.required_approvals} approval(s) from ${who}`,
+      message: `Checks green. Waiting for ${policy.required_approvals} approval(s) from ${who}${notes.length ? `. ${notes.join('. ')}` : ''}`,
       result: { approvalRequestedAt: requestedAt, approvals: state, changes },
-      data: { approvals: state, changes },
+      data: { approvals: state, changes, ...(notes.length && { safety: notes }) },
       expectStatus: ['running'],
     });
     await audit(tx, { actor: 'autodevhub', action: 'deploy.approval_requested', target: run.ref, data: { approvers: policy.approvers, required: policy.required_approvals } });
@@ -204,7 +217,11 @@ async function gateStage({ ctx, run, policy, repo, attempt }: StageArgs): Promis
   return { next: 'wait_approval', timeoutMs: policy.timeout };
 }
 
-async function deployStage({ ctx, run, repo }: StageArgs): Promise<Next> {
+async function deployStage(args: StageArgs): Promise<Next> {
+  const { ctx, run, repo } = args;
+  // Locks, freezes, soak and the wait timer, once more just before GitHub is asked.
+  const held = await holdBeforeDeploy(args);
+  if (held) return held;
   const github = ctx.github!;
   const sha = String(run.result.sha);
   const environment = run.input.environment;

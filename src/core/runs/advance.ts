@@ -3,6 +3,7 @@ import { afterCommit } from '../db/transaction.js';
 import { appendEvent, runTimeline, type EventPatch } from './store.js';
 import { isFinal, type RunEventMessage } from './model.js';
 import type { CoreMetrics } from '../metrics.js';
+import { runFinished } from './hooks.js';
 
 export type { EventPatch } from './store.js';
 
@@ -20,6 +21,8 @@ type AdvanceContext = Pick<CoreContext, 'em' | 'publisher' | 'scheduler' | 'logg
 export async function advance(ctx: AdvanceContext, runId: number, patch: EventPatch): Promise<RunEventMessage | undefined> {
   const event = await appendEvent(ctx.em, runId, patch);
   if (!event) return undefined;
+  // In the caller's transaction: a deploy that finishes hands its environment on as it finishes.
+  if (isFinal(event.status)) await runFinished(ctx, event);
   // A finished run's stage timings are read in its transaction and counted once it commits.
   const timeline = ctx.metrics && isFinal(event.status) ? await runTimeline(ctx.em, runId) : undefined;
   await afterCommit(ctx, async () => {

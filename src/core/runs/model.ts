@@ -100,6 +100,8 @@ export const deployInputSchema = z.looseObject({
   rollbackFromSha: z.string().optional(),
   /** The Slack thread to answer in (an automatic rollback answers in the failed run's thread). */
   threadTs: z.string().optional(),
+  /** An admin's override of locks, freezes, branch rules, soak and wait timers, with the reason (docs/deploy-safety.md). */
+  override: z.looseObject({ by: z.string(), reason: z.string() }).optional(),
 });
 
 const changedCommit = z.looseObject({ sha: z.string(), subject: z.string(), author: z.string() });
@@ -145,6 +147,10 @@ export const deployResultSchema = z.looseObject({
   verification: verificationSchema.optional(),
   /** Set when a failed verification started a rollback by itself. */
   rolledBackBy: z.string().optional(),
+  /** Deploy safety: when the run was approved (or needed none) and ready to deploy; until when it waits, and why. */
+  readyAt: z.string().optional(),
+  waitUntil: z.string().nullable().optional(),
+  waitingFor: z.string().optional(),
 });
 
 export type StoryInput = z.infer<typeof storyInputSchema>;

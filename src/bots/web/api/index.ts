@@ -7,6 +7,7 @@ import { createApi, type Api, type ApiDeps } from './app.js';
 import { registerRuns } from './runs.js';
 import { registerCommands } from './commands.js';
 import { registerProjects } from './projects.js';
+import { registerEnvironments } from './environments.js';
 import { registerStories } from './stories.js';
 import { registerTokens } from './tokens.js';
 import { registerPeople } from './people.js';
@@ -24,6 +25,7 @@ export function createApiRoutes(deps: ApiDeps & { apiWindowMs: number }): Api {
   registerCommands(api);
   registerRuns(api);
   registerProjects(api);
+  registerEnvironments(api);
   registerStories(api);
   registerTokens(api, deps);
   registerPeople(api, deps);

@@ -3,6 +3,8 @@ import { RUN_KINDS } from '../../../core/runs/model.js';
 import { decidableApprovals, liveDeployments, readableRuns, type LiveDeployment } from '../../../core/access/reads.js';
 import { Empty, Layout, NoProjects, Status, When } from './layout.js';
 import type { PageCall } from './page.js';
+import { projectEnvironments, type EnvironmentState } from '../../../core/safety/verbs.js';
+import { SafetyCell } from './environment-safety.js';
 
 /** The project dashboard: the week's runs, what is live where, what waits, docs pull requests. */
 
@@ -20,10 +22,12 @@ export async function dashboardPage({ ctx, actor, viewer, query }: PageCall) {
   }
   const key = projects.includes(query.project ?? '') ? query.project! : projects[0]!;
   const since = new Date(Date.now() - 7 * 86400_000);
-  const [week, live, waiting] = await Promise.all([
+  const [week, live, waiting, safety] = await Promise.all([
     readableRuns(ctx, actor, { projectKey: key, since, limit: 200 }),
     liveDeployments(ctx, actor, key),
     decidableApprovals(ctx, actor),
+    // Locks, freezes and the queue, for readers of the project (others see the table without them).
+    projectEnvironments({ ctx, actor }, key).catch((): EnvironmentState[] => []),
   ]);
   const environments = [...new Set([...Object.keys(ctx.config.projects.find((p) => p.key === key)!.environments), ...live.map((d) => d.environment)])];
   return (
@@ -41,7 +45,7 @@ export async function dashboardPage({ ctx, actor, viewer, query }: PageCall) {
         </section>
         <section aria-labelledby="live">
           <h2 id="live">What is live where</h2>
-          <LiveTable environments={environments} live={live} />
+          <LiveTable environments={environments} live={live} safety={safety} />
         </section>
         <section aria-labelledby="waiting">
           <h2 id="waiting">Waiting for approval</h2>
@@ -83,12 +87,12 @@ function WeekChart({ runs }: { runs: RunSummary[] }) {
   );
 }
 
-function LiveTable({ environments, live }: { environments: string[]; live: LiveDeployment[] }) {
+function LiveTable({ environments, live, safety }: { environments: string[]; live: LiveDeployment[]; safety: EnvironmentState[] }) {
   if (environments.length === 0) return <Empty><p>No environments configured for this project. Add <code>environments:</code> under it in <code>autodevhub.yaml</code>.</p></Empty>;
   return (
     <div class="scroll-x" tabindex={0} role="region" aria-label="What is live where">
       <table>
-        <thead><tr><th scope="col">Environment</th><th scope="col">Commit</th><th scope="col">Who</th><th scope="col">When</th></tr></thead>
+        <thead><tr><th scope="col">Environment</th><th scope="col">Commit</th><th scope="col">Who</th><th scope="col">When</th><th scope="col">Lock, freeze, queue</th></tr></thead>
         <tbody>
           {environments.map((env) => {
             const d = live.find((x) => x.environment === env);
@@ -98,9 +102,10 @@ function LiveTable({ environments, live }: { environments: string[]; live: LiveD
                 <td><a href={`/runs/${d.runRef}`}><code>{d.sha.slice(0, 7)}</code></a> <Status status={d.state} /></td>
                 <td>{d.requestedBy}</td>
                 <td><When at={d.createdAt} /></td>
+                <SafetyCell state={safety.find((s) => s.environment === env)} />
               </tr>
             ) : (
-              <tr><th scope="row">{env}</th><td colspan={3}>Nothing deployed yet: <code>deploy {env}</code> from <a href="/">New command</a>.</td></tr>
+              <tr><th scope="row">{env}</th><td colspan={3}>Nothing deployed yet: <code>deploy {env}</code> from <a href="/">New command</a>.</td><SafetyCell state={safety.find((s) => s.environment === env)} /></tr>
             );
           })}
         </tbody>
