@@ -35,6 +35,26 @@ export async function chatShows(em: EntityManager, runId: number, seq: number): 
 }
 
 /**
+ * What the next render of a run will send, for pacing: messages posted into its channel and
+ * edits of messages already there. An outcome (the story, an approval card, a deploy's or docs
+ * run's result) is what a person is waiting for; anything else is progress, which may wait or
+ * be folded into a later render when the platform's budget runs short.
+ */
+export interface RenderPlan {
+  outcome: boolean;
+  posts: number;
+  edits: number;
+}
+
+export function renderPlan(run: Pick<RunSummary, 'status' | 'threadRef' | 'kind'>): RenderPlan {
+  const outcome = isFinal(run.status) || run.status === 'waiting_approval';
+  const first = run.threadRef ? 0 : 1;
+  // The run message is posted once and edited after; an outcome adds one message to its thread
+  // (the story, the approval card, the deploy's outcome).
+  return { outcome, posts: first + (outcome ? 1 : 0), edits: run.threadRef ? 1 : 0 };
+}
+
+/**
  * Brings a run's chat view up to date with its latest state: the run message (posted, then edited
  * in place), the story once it exists, the approval message while a deploy waits, the outcome once,
  * and a docs pull request announced in the project's other linked channels. What to show is
