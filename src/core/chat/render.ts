@@ -84,10 +84,20 @@ export async function renderRunInChat(deps: RenderDeps, runId: number): Promise<
     if (view.story) view.storyExports = await storyExtras(em, view.story, project, Boolean(deps.githubOn));
   }
   if (run.kind === 'deploy' && isFinal(run.status)) view.actions = outcomeActions(run, nextEnvironment(project, run.input.environment));
-  const ref = await adapter.upsertRunMessage(view);
-  if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
-  if (view.story && !view.story.metadata.messageRef) {
-    await setStoryMessageRef(em, view.story.id, await adapter.postStory({ ...view, story: view.story }, ref));
+  const story = view.story && !view.story.metadata.messageRef ? view.story : undefined;
+  const postStory = async (ref: string) => {
+    if (story) await setStoryMessageRef(em, story.id, await adapter.postStory({ ...view, story }, ref));
+  };
+  let ref: string;
+  if (run.threadRef && story) {
+    // The run message is there: its last edit and the story go out together (the story first in
+    // line, it is what the person waits for).
+    ref = run.threadRef;
+    await Promise.all([postStory(ref), adapter.upsertRunMessage(view)]);
+  } else {
+    ref = await adapter.upsertRunMessage(view);
+    if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
+    await postStory(ref);
   }
   if (run.kind === 'deploy' || run.kind === 'docs') await renderExtras(deps, adapter, view, ref);
   await markChatRendered(em, runId, run.lastSeq);

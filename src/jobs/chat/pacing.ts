@@ -21,6 +21,13 @@ export interface PlatformLimits {
 }
 
 /**
+ * A run's progress is not shown in its first moments: most runs (a story from the offline
+ * generator or the cache) reach their outcome by then, which is posted at once, in final form,
+ * instead of a message that is edited three times. The command's answer already says it is queued.
+ */
+export const PROGRESS_GRACE_MS = 1000;
+
+/**
  * Slack: chat.postMessage about one message per second per channel, short bursts allowed;
  * chat.update is Tier 3 (50+ per minute per workspace, sporadic bursts). Discord: 5 messages per
  * 5 s per channel (discord.js also keeps Discord's own X-RateLimit buckets per route). Teams: per
@@ -47,7 +54,8 @@ export function defaultLimits(slackIntervalMs = 1100, slackBurst = 3): Record<st
  * to wait (429 Retry-After) is blocked until then.
  *
  * KEYS: channel bucket, edits bucket, the run's pending key, channel block, edits block.
- * ARGV: now, outcome, posts, edits, channel rate/ms, burst, reserve, edits rate/ms, burst, reserve, job.
+ * ARGV: now, outcome, posts, edits, channel rate/ms, burst, reserve, edits rate/ms, burst, reserve, job,
+ * the time before which progress is not shown.
  */
 const PACE = `
 local now = tonumber(ARGV[1])
@@ -56,6 +64,7 @@ local posts, edits = tonumber(ARGV[3]), tonumber(ARGV[4])
 local cRate, cBurst, cReserve = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local eRate, eBurst, eReserve = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local me = ARGV[11]
+local notBefore = tonumber(ARGV[12])
 local pending = redis.call('get', KEYS[3])
 if pending and string.sub(pending, 3) ~= me then
   if string.sub(pending, 1, 1) == 'o' or not outcome then return -1 end
@@ -95,7 +104,7 @@ if outcome then
   if wait > 0 then redis.call('set', KEYS[3], 'o:' .. me, 'PX', wait + 60000) elseif pending then redis.call('del', KEYS[3]) end
   return wait
 end
-wait = math.max(block, (posts + cReserve - c) / cRate)
+wait = math.max(block, notBefore - now, (posts + cReserve - c) / cRate)
 if eRate > 0 then wait = math.max(wait, (edits + eReserve - e) / eRate) end
 if wait <= 0 then
   save(KEYS[1], c - posts, cRate, cBurst)
@@ -130,7 +139,7 @@ function editsKey(k: PaceKeys): string {
  * render that posted it (a progress render always takes one edit token), so a story never waits
  * for the workspace's edit budget; an approval card waiting for decisions pays its own edits.
  */
-export async function pace(redis: Redis, limits: PlatformLimits, k: PaceKeys, plan: RenderPlan & { awaiting: boolean }, job: string): Promise<number> {
+export async function pace(redis: Redis, limits: PlatformLimits, k: PaceKeys, plan: RenderPlan & { awaiting: boolean; progressNotBefore?: number }, job: string): Promise<number> {
   const { channel, edits } = limits;
   let posts = plan.posts;
   let editCost = plan.outcome ? (plan.awaiting ? plan.edits : 0) : 1;
@@ -159,6 +168,7 @@ export async function pace(redis: Redis, limits: PlatformLimits, k: PaceKeys, pl
     edits?.burst ?? 0,
     eReserve,
     job,
+    plan.progressNotBefore ?? 0,
   );
   return Number(wait);
 }

@@ -7,7 +7,7 @@ import type { ChatAdapter } from '../../core/chat/adapter.js';
 import type { ProjectConfig } from '../../core/config.js';
 import { chatShows, renderPlan, renderRunInChat, type RenderOutcome } from '../../core/chat/render.js';
 import { ChatRateLimitedError } from '../../core/chat/adapter.js';
-import { block, clearPending, holdPending, pace, pendingKey, type PlatformLimits } from './pacing.js';
+import { PROGRESS_GRACE_MS, block, clearPending, holdPending, pace, pendingKey, type PlatformLimits } from './pacing.js';
 import { findRunById } from '../../core/runs/queries.js';
 import { inJobContext, QUEUE_NAMES, type ChatRenderJob } from '../queues.js';
 
@@ -69,7 +69,7 @@ async function renderStep(opts: ChatWorkerOptions, runId: number, me: string, pa
   if (paid) await clearPending(opts.connection, opts.prefix, runId, me);
   else if (run.chatSeq >= run.lastSeq) return { done: 'up to date' };
   else if (limits) {
-    const wait = await pace(opts.connection, limits, keys, { ...renderPlan(run), awaiting: run.status === 'waiting_approval' }, me);
+    const wait = await pace(opts.connection, limits, keys, { ...renderPlan(run), awaiting: run.status === 'waiting_approval', progressNotBefore: Date.parse(run.createdAt) + PROGRESS_GRACE_MS }, me);
     if (wait < 0) return { done: 'coalesced' };
     if (wait > 0) return { waitMs: wait };
   }
