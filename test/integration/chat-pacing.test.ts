@@ -127,6 +127,10 @@ describe('budgets (token buckets in Redis)', () => {
     let n = 0;
     while ((await pace(redis, slackLimits, keys(`slack:E${n}`, 100 + n), { outcome: false, posts: 0, edits: 1, awaiting: false }, `e${n}`)) === 0) n++;
     expect(n).toBeLessThanOrEqual(slackLimits.edits!.burst - slackLimits.edits!.reserve + 1);
+    // Approval cards (outcomes that pay their own edits) spend the rest, and then some.
+    let m = 0;
+    while ((await pace(redis, slackLimits, keys(`slack:A${m}`, 300 + m), { outcome: true, posts: 0, edits: 1, awaiting: true }, `a${m}`)) === 0) m++;
+    expect(m).toBeGreaterThan(0);
     // A story whose run message was posted earlier (its edit paid for then) is shown at once.
     expect(await pace(redis, slackLimits, keys('slack:E-story', 200), story, 's200')).toBe(0);
   });
