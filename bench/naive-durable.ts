@@ -21,7 +21,7 @@ await pool.query(`create table if not exists peer_commands (
   id bigserial primary key, delivery_id text not null unique, user_id text not null, text text not null, created_at timestamptz not null default now())`);
 await pool.query(`create table if not exists peer_tokens (token_hash text primary key, subject text not null)`);
 if (process.env.API_TOKEN) {
-  await pool.query('insert into peer_tokens values ($1, $2) on conflict do nothing', [createHash('sha256').update(process.env.API_TOKEN).digest('hex'), 'bench']);
+  for (const token of process.env.API_TOKEN.split(',')) await pool.query('insert into peer_tokens values ($1, $2) on conflict do nothing', [createHash('sha256').update(token).digest('hex'), 'bench']);
 }
 
 async function store(deliveryId: string, user: string, text: string): Promise<number> {

@@ -15,7 +15,9 @@ import { startProcess, stop } from './ingress.js';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const APP_ID = '990000000000000099';
-const TOKEN = `adh_${randomBytes(24).toString('base64url')}`;
+/** Commands come from this many people (Discord users; API tokens) in turn; 1: one sends them all. */
+const PEOPLE = Math.max(1, Number(process.env.BENCH_PEOPLE ?? 500));
+const TOKENS = Array.from({ length: PEOPLE }, () => `adh_${randomBytes(24).toString('base64url')}`);
 
 type Surface = 'discord' | 'api';
 interface Figures { name: string; ok: number; errors: number; throughput: number; p50: number; p99: number; cpuUs: number }
@@ -32,12 +34,12 @@ function request(surface: Surface, keys: ReturnType<typeof discordKeys>, i: numb
       method: 'POST',
       path: '/api/v1/commands',
       body: JSON.stringify({ text: `story ${description}` }),
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'idempotency-key': randomBytes(12).toString('hex') },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKENS[i % PEOPLE]}`, 'idempotency-key': randomBytes(12).toString('hex') },
     };
   }
   const body = JSON.stringify({
     id: String(1_200_000_000_000_000_000n + BigInt(i) * 1000n + BigInt(randomBytes(1)[0]!)), application_id: APP_ID, type: 2, token: `itoken-${randomBytes(8).toString('hex')}`, version: 1,
-    guild_id: '445566', channel_id: '112233', member: { user: { id: '4242', username: 'bench' }, roles: [], permissions: '0' },
+    guild_id: '445566', channel_id: '112233', member: { user: { id: String(4242_000 + (i % PEOPLE)), username: 'bench' }, roles: [], permissions: '0' },
     data: { id: '1', name: 'autodevhub', type: 1, options: [{ type: 1, name: 'story', options: [{ type: 3, name: 'description', value: description }] }] },
   });
   const ts = String(Math.floor(Date.now() / 1000));
@@ -98,7 +100,8 @@ async function runSurface(surface: Surface): Promise<void> {
     const db = new pg.Client({ connectionString: resources.dbUrl });
     await db.connect();
     // An admin's API token, as `POST /api/v1/tokens` would store it (hashed).
-    await db.query(`insert into api_tokens (kind, name, token_hash, subject, scopes, expires_at) values ('api', 'bench', $1, 'web:admin', '["run"]', now() + interval '1 day')`, [createHash('sha256').update(TOKEN).digest('hex')]);
+    // The admin's API tokens, as `POST /api/v1/tokens` would store them (hashed): one per bench caller.
+    await db.query(`insert into api_tokens (kind, name, token_hash, subject, scopes, expires_at) select 'api', 'bench', unnest($1::text[]), 'web:admin', '["run"]', now() + interval '1 day'`, [TOKENS.map((t) => createHash('sha256').update(t).digest('hex'))]);
     await fire('warm-up', surface, keys, `http://127.0.0.1:${port}`, 2);
     results.push(await fire(`AutoDevHub (${surface})`, surface, keys, `http://127.0.0.1:${port}`, DURATION, server.pid, acked));
     await stop(server);
@@ -107,7 +110,7 @@ async function runSurface(surface: Surface): Promise<void> {
     await db.end();
 
     const peerPort = await freePort();
-    const peer = await startProcess(['bench/naive-durable.ts'], { PORT: String(peerPort), BENCH_PEER: surface, DATABASE_URL: resources.dbUrl, REDIS_URL: REDIS, PREFIX: `${resources.prefix}-peer`, DISCORD_PUBLIC_KEY: keys.hex, API_TOKEN: TOKEN }, `http://127.0.0.1:${peerPort}/`);
+    const peer = await startProcess(['bench/naive-durable.ts'], { PORT: String(peerPort), BENCH_PEER: surface, DATABASE_URL: resources.dbUrl, REDIS_URL: REDIS, PREFIX: `${resources.prefix}-peer`, DISCORD_PUBLIC_KEY: keys.hex, API_TOKEN: TOKENS.join(',') }, `http://127.0.0.1:${peerPort}/`);
     await fire('warm-up', surface, keys, `http://127.0.0.1:${peerPort}`, 2);
     results.push(await fire(`naive durable (${surface === 'api' ? 'token lookup' : 'Ed25519'} + insert + queue.add)`, surface, keys, `http://127.0.0.1:${peerPort}`, DURATION, peer.pid));
     await stop(peer);
@@ -116,7 +119,7 @@ async function runSurface(surface: Surface): Promise<void> {
     await resources.cleanup();
   }
   const [ours, naive] = results as [Figures, Figures];
-  console.log(`\ningress-${surface}: ${DURATION}s per target, ${CONNECTIONS} connections, node ${process.version}\n`);
+  console.log(`\ningress-${surface}: ${DURATION}s per target, ${CONNECTIONS} connections, ${PEOPLE} ${surface === 'api' ? 'API tokens' : 'people'}, node ${process.version}\n`);
   console.log('target'.padEnd(52), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8), 'cpu µs/cmd'.padStart(11));
   for (const r of results) console.log(r.name.padEnd(52), r.throughput.toFixed(0).padStart(8), r.p50.toFixed(1).padStart(8), r.p99.toFixed(1).padStart(8), String(r.errors).padStart(8), r.cpuUs.toFixed(0).padStart(11));
   console.log(`\nAutoDevHub / naive durable: throughput ${(ours.throughput / naive.throughput).toFixed(2)}×, p99 ${(ours.p99 / Math.max(0.001, naive.p99)).toFixed(2)}×, cpu per command ${(ours.cpuUs / naive.cpuUs).toFixed(2)}×`);

@@ -28,6 +28,7 @@ import { RedisUnavailableError, redisAnswers, resolveLocalRedis } from './jobs/l
 import { createQueues, type Queues } from './jobs/queues.js';
 import { createStoryWorker } from './jobs/story/worker.js';
 import { createChatWorker } from './jobs/chat/worker.js';
+import { defaultLimits } from './jobs/chat/pacing.js';
 import { requeueUnfinishedRuns, startSweeps } from './jobs/sweeps.js';
 import { createDeployWorker } from './jobs/deploy/worker.js';
 import { createDocsWorker } from './jobs/docs/worker.js';
@@ -228,7 +229,7 @@ export async function startAutoDevHub(config: AppConfig, opts: StartOptions = {}
           logger,
           projects: config.projects,
           githubOn: Boolean(github),
-          channelIntervalMs: { slack: config.slackChannelIntervalMs },
+          limits: defaultLimits(config.slackChannelIntervalMs, config.slackChannelBurst),
         }),
         ...createNotifyWorkers({ connection: workerConnection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, context }),
       );

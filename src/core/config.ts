@@ -138,6 +138,7 @@ const envSchema = z.object({
   RATE_LIMIT_BAD_SIGNATURES: rate('30/1m'),
   RATE_LIMIT_SOCKETS: rate('120/1m'),
   SLACK_CHANNEL_INTERVAL_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(60_000).default(1100)),
+  SLACK_CHANNEL_BURST: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(20).default(3)),
   TRUST_PROXY: z.preprocess(emptyToUndefined, z.string().regex(/^(true|false|[0-9])$/, 'must be true, false, or the number of proxies in front (0-9)').default('false')),
   SESSION_TTL_HOURS: z.preprocess(emptyToUndefined, z.coerce.number().min(0.01).max(24 * 90).default(168)),
   OIDC_ISSUER: optionalUrl,
@@ -225,8 +226,10 @@ export interface AppConfig {
   access: AccessConfig;
   /** Per person (commands), per token or session (API), per IP (sign-in, failed signatures), per widget token (sockets). */
   limits: { commands: RateLimit; api: RateLimit; signin: RateLimit; badSignatures: RateLimit; sockets: RateLimit };
-  /** Slack allows about one message per second per channel: renders of one channel are paced this far apart. */
+  /** Slack allows about one message per second per channel: a channel's budget refills one message this often. */
   slackChannelIntervalMs: number;
+  /** Messages one Slack channel takes at once before the per-second pace applies. */
+  slackChannelBurst: number;
   /** Take the client address from X-Forwarded-For (behind a reverse proxy). */
   /** Reverse proxies in front that append to X-Forwarded-For (0: trust none of it). */
   trustProxy: number;
@@ -400,6 +403,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     access: { admins: file.admins, people: file.people, groups: file.groups },
     limits: { commands: e.RATE_LIMIT_COMMANDS, api: e.RATE_LIMIT_API, signin: e.RATE_LIMIT_SIGNIN, badSignatures: e.RATE_LIMIT_BAD_SIGNATURES, sockets: e.RATE_LIMIT_SOCKETS },
     slackChannelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
+    slackChannelBurst: e.SLACK_CHANNEL_BURST,
     trustProxy: e.TRUST_PROXY === 'true' ? 1 : e.TRUST_PROXY === 'false' ? 0 : Number(e.TRUST_PROXY),
     sessionTtlSeconds: Math.round(e.SESSION_TTL_HOURS * 3600),
     oidc: oidcConfig(e),

@@ -17,8 +17,10 @@ export interface RunJob extends TracedJob {
 export interface ChatRenderJob extends TracedJob {
   runId: number;
   seq: number;
-  /** Set by the chat worker: this render holds a booked slot in its channel's schedule. */
+  /** Set by the chat worker: this render holds a booked (paid) turn in its channel's budget. */
   booked?: boolean;
+  /** Set by the chat worker: this render waited for budget unbooked (progress). */
+  waited?: boolean;
 }
 
 /**

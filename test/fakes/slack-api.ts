@@ -1,4 +1,5 @@
 import { startFakeServer, sendJson } from './http.js';
+import { SlackLimits, type SlackLimitOptions } from './slack-limits.js';
 
 export interface SlackCall {
   method: string;
@@ -6,14 +7,20 @@ export interface SlackCall {
   token: string | undefined;
   /** The ts this fake gave a posted message. */
   ts?: string;
+  /** Answered 429 with this Retry-After (s). */
+  limited?: number;
+  /** When it arrived (ms). */
+  at?: number;
 }
 
 /**
  * The Slack Web API as the WebClient speaks it: POST {base}/api/<method>, bearer token,
  * form-encoded arguments with blocks as JSON strings, `{ ok: … }` replies.
  */
-export async function startFakeSlack(opts: { token: string }) {
+export async function startFakeSlack(opts: { token: string; limits?: SlackLimitOptions }) {
   const calls: SlackCall[] = [];
+  // With limits: Slack's rate limits, answered with 429 and Retry-After.
+  const limits = opts.limits ? new SlackLimits(opts.limits) : undefined;
   let tsCounter = 1712345678;
   const messages = new Map<string, Record<string, unknown>>();
   const fake = await startFakeServer((req, res) => {
@@ -24,11 +31,16 @@ export async function startFakeSlack(opts: { token: string }) {
       : Object.fromEntries(new URLSearchParams(req.body));
     for (const k of ['blocks', 'attachments']) if (typeof args[k] === 'string') args[k] = JSON.parse(args[k] as string);
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || (args.token as string | undefined);
-    const call: SlackCall = { method, args, token };
+    const call: SlackCall = { method, args, token, at: req.at };
     calls.push(call);
     // api.test needs no token: Slack's way to check that its API answers.
     if (method === 'api.test') return sendJson(res, 200, { ok: true, args: {} });
     if (token !== opts.token) return sendJson(res, 200, { ok: false, error: 'invalid_auth' });
+    const retryAfter = limits?.check(method, String(args.channel ?? ''), req.at) ?? 0;
+    if (retryAfter > 0) {
+      call.limited = retryAfter;
+      return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfter) });
+    }
     switch (method) {
       case 'auth.test':
         return sendJson(res, 200, { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'autodevhub', team_id: 'T0ACME', user_id: 'U0BOT', bot_id: 'B0BOT' });
@@ -55,6 +67,7 @@ export async function startFakeSlack(opts: { token: string }) {
     apiUrl: `${fake.url}/api/`,
     calls,
     messages,
+    limits,
     callsOf: (method: string) => calls.filter((c) => c.method === method),
   };
 }

@@ -161,7 +161,9 @@ describe('Teams: flows (signed activities, authenticated replies)', () => {
     expect(card.actions.map((a: { verb?: string }) => a.verb).filter(Boolean)).toEqual(['story_accept', 'story_regenerate', 'story_pr']);
     const runCardPost = bf.calls.find((c) => c.method === 'POST' && JSON.stringify(c.body.attachments ?? '').includes('· story ·'))!;
     expect(storyPost.body.replyToId).toBeDefined();
-    await waitFor(() => bf.calls.find((c) => c.method === 'PUT' && JSON.stringify(c.body).includes('succeeded')), 10_000, 'card updated');
+    // The run card ends on "succeeded": posted so when the run finished within its first second
+    // (progress waits that long), else updated in place.
+    await waitFor(() => bf.calls.find((c) => (c.method === 'PUT' || c === runCardPost) && JSON.stringify(c.body).includes('succeeded')), 10_000, 'card final');
     expect(runCardPost.conversationId).toBe(msg.conversation.id);
 
     // Open PR from the card: the invoke answers with the card redrawn with the link; a second click is told it exists.

@@ -3,7 +3,7 @@ import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { logContext } from '../../core/logger.js';
 import type { Actor, CoreContext } from '../../core/context.js';
-import { ChatGoneError, type ChatAdapter, type PlatformAdapter } from '../../core/chat/adapter.js';
+import { ChatGoneError, ChatRateLimitedError, type ChatAdapter, type PlatformAdapter } from '../../core/chat/adapter.js';
 import type { SlackConfig } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import { runCommand, type CommandReply } from '../../core/commands/run-command.js';
@@ -78,6 +78,27 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
   });
   // Every 429 Slack answers is counted (the client waits as Slack asks and retries).
   client.on(webApi.WebClientEvent.RATE_LIMITED, () => opts.context().metrics?.chatRateLimited('slack'));
+  // Chat renders (the chat job) are paced against Slack's limits; a 429 is not waited out while a
+  // worker holds it: it ends the render with Retry-After, and the job waits and blocks the channel.
+  const renderClient = new webApi.WebClient(opts.config.botToken, {
+    slackApiUrl: opts.config.apiUrl,
+    logger: boltLogger(opts.logger),
+    retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2000 },
+    rejectRateLimitedCalls: true,
+  });
+  renderClient.on(webApi.WebClientEvent.RATE_LIMITED, () => opts.context().metrics?.chatRateLimited('slack'));
+  /** A 429 from chat.postMessage holds back the channel; from chat.update, the workspace's edits. */
+  async function paced<T>(scope: 'channel' | 'edits', call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const e = err as { code?: string; retryAfter?: number };
+      if (e.code === webApi.ErrorCode.RateLimitedError) throw new ChatRateLimitedError((e.retryAfter ?? 1) * 1000, scope);
+      throw err;
+    }
+  }
+  const post = (args: Record<string, unknown>) => paced('channel', () => renderClient.chat.postMessage(args as never));
+  const update = (args: Record<string, unknown>) => paced('edits', () => renderClient.chat.update(args as never));
   // Authorisation is local: the one bot token we are configured with. Bolt's default would
   // call auth.test on the first event, and while Slack's API is unreachable every command
   // would wait on it and miss its 3-second acknowledgement. The token is checked once at
@@ -214,7 +235,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
    */
   async function edited(channel: string, ts: string, message: object, what: string): Promise<boolean> {
     try {
-      await client.chat.update({ channel, ts, ...message } as never);
+      await update({ channel, ts, ...message });
       return true;
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error;
@@ -247,7 +268,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
         // Posted again where it was (its thread, if it was a reply), saying why it is new.
         const threadTs = run.kind === 'story' || run.kind === 'deploy' ? run.input.threadTs : undefined;
         const reposted = { ...message, text: `${message.text} (posted again: the earlier message was deleted)` };
-        const posted = await posting(channel, 'run message', () => client.chat.postMessage({ channel, ...reposted, ...(threadTs && { thread_ts: threadTs }) } as never));
+        const posted = await posting(channel, 'run message', () => post({ channel, ...reposted, ...(threadTs && { thread_ts: threadTs }) }));
         return encodeRef(posted.channel ?? channel, posted.ts!);
       }
       const channel = run.channel?.replace(/^slack:/, '');
@@ -255,7 +276,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       // A regenerated story and an automatic rollback answer in the thread they came from.
       const followed = view.followsMessageRef?.startsWith('slack:') ? decodeRef(view.followsMessageRef).ts : undefined;
       const threadTs = (run.kind === 'story' || run.kind === 'deploy' ? run.input.threadTs : undefined) ?? followed;
-      const posted = await posting(channel, 'run message', () => client.chat.postMessage({ channel, ...message, ...(threadTs && { thread_ts: threadTs }) } as never));
+      const posted = await posting(channel, 'run message', () => post({ channel, ...message, ...(threadTs && { thread_ts: threadTs }) }));
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
     async postStory(view, runMessageRef) {
@@ -263,7 +284,7 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
       const { channel, ts } = decodeRef(runMessageRef);
       // Slack threads are one level deep: a run message that is itself a reply shares its parent's thread.
       const threadTs = (run.kind === 'story' && run.input.threadTs) || ts;
-      const posted = await client.chat.postMessage({ channel, thread_ts: threadTs, ...storyMessage(story, webUrl, run.ref, view.storyExports) } as never);
+      const posted = await post({ channel, thread_ts: threadTs, ...storyMessage(story, webUrl, run.ref, view.storyExports) });
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
     async upsertApprovalMessage({ run, approvals, webUrl }, runMessageRef, existingRef) {
@@ -273,18 +294,18 @@ export function createSlackAdapter(opts: SlackAdapterOptions): SlackAdapter {
         if (await edited(channel, ts, message, 'approval message')) return existingRef;
       }
       const { channel, ts } = decodeRef(runMessageRef);
-      const posted = await client.chat.postMessage({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message } as never);
+      const posted = await post({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message });
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
     async postNotice({ run, webUrl }, channel) {
       const id = channel.replace(/^slack:/, '');
-      const posted = await client.chat.postMessage({ channel: id, ...noticeMessage(run, webUrl) } as never);
+      const posted = await post({ channel: id, ...noticeMessage(run, webUrl) });
       return encodeRef(posted.channel ?? id, posted.ts!);
     },
     async postOutcome({ run, webUrl, actions }, runMessageRef) {
       const { channel, ts } = decodeRef(runMessageRef);
       const message = run.kind === 'docs' ? noticeMessage(run, webUrl) : outcomeMessage(run, webUrl, actions);
-      const posted = await client.chat.postMessage({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message } as never);
+      const posted = await post({ channel, thread_ts: (run.kind === 'deploy' && run.input.threadTs) || ts, ...message });
       return encodeRef(posted.channel ?? channel, posted.ts!);
     },
   };

@@ -1,10 +1,10 @@
 import type { Actor, CoreContext } from '../context.js';
 import { ServiceUnavailableError } from '../errors.js';
 import { isConnectionError } from '../runs/intake.js';
-import { findChannelLink } from '../projects/store.js';
+import { findChannelLinks } from '../projects/store.js';
 import { PROJECT_ROLES } from '../config-file.js';
 import { ROLE_RANK, type Role } from './actions.js';
-import { grantsFor, personOfHandle } from './store.js';
+import { grantsFor, personsOfHandles, type GrantRow } from './store.js';
 import { accessEpoch, RecentAccess } from './epoch.js';
 
 /**
@@ -67,7 +67,7 @@ function recentPrincipal(ctx: Pick<CoreContext, 'em' | 'config'>, actor: Actor):
   const hit = recent.get(key);
   if (hit) return hit;
   const resolvedAt = accessEpoch();
-  const principal = unlessDatabaseDown(resolve(ctx, actor));
+  const principal = unlessDatabaseDown(resolveTogether(ctx, actor));
   recent.set(key, principal, resolvedAt);
   principal.catch(() => {
     recent.delete(key, principal);
@@ -82,20 +82,64 @@ function higher(a: Role | undefined, b: Role | undefined): Role | undefined {
   return ROLE_RANK[a] >= ROLE_RANK[b] ? a : b;
 }
 
-async function resolve(ctx: Pick<CoreContext, 'em' | 'config'>, actor: Actor): Promise<Principal> {
-  const { access, projects, admins } = ctx.config;
-  const [{ userId, handles }, link] = await Promise.all([
-    personOfHandle(ctx.em, actor.id),
-    actor.channel && !actor.direct ? findChannelLink(ctx.em, actor.channel) : Promise.resolve(null),
-  ]);
+interface Asked {
+  actor: Actor;
+  resolve(p: Principal): void;
+  reject(err: unknown): void;
+}
+/** Actors asked for in this turn of the event loop, per configuration: resolved with one set of queries. */
+const waiting = new WeakMap<object, { ctx: Pick<CoreContext, 'em' | 'config'>; asked: Asked[] }>();
+
+/**
+ * Principals asked for together (commands of many people arriving at once) are read together:
+ * three queries for the group instead of three per command.
+ */
+function resolveTogether(ctx: Pick<CoreContext, 'em' | 'config'>, actor: Actor): Promise<Principal> {
+  // Inside a transaction the reads belong to it (they may see its own writes): alone.
+  if (ctx.em.isInTransaction()) {
+    return new Promise<Principal>((resolve, reject) => {
+      resolveAll(ctx, [{ actor, resolve, reject }]).catch(reject);
+    });
+  }
+  let group = waiting.get(ctx.config);
+  if (!group) {
+    const g = (group = { ctx, asked: [] as Asked[] });
+    waiting.set(ctx.config, g);
+    setImmediate(() => {
+      waiting.delete(ctx.config);
+      resolveAll(g.ctx, g.asked).catch((err: unknown) => g.asked.forEach((a) => a.reject(err)));
+    });
+  }
+  return new Promise<Principal>((resolve, reject) => group.asked.push({ actor, resolve, reject }));
+}
+
+async function resolveAll(ctx: Pick<CoreContext, 'em' | 'config'>, asked: Asked[]): Promise<void> {
+  const handles = [...new Set(asked.map((a) => a.actor.id))];
+  const channels = [...new Set(asked.flatMap((a) => (a.actor.channel && !a.actor.direct ? [a.actor.channel] : [])))];
+  const [persons, links] = await Promise.all([personsOfHandles(ctx.em, handles), findChannelLinks(ctx.em, channels)]);
+  const tagsOf = asked.map((a) => tagsFor(ctx, a.actor, persons.get(a.actor.id)!));
+  const grants = await grantsFor(ctx.em, [...new Set(tagsOf.flatMap((t) => [...t.tags]))]);
+  asked.forEach((a, i) => {
+    const link = a.actor.channel && !a.actor.direct ? links.get(a.actor.channel) : undefined;
+    a.resolve(principalFrom(ctx, a.actor, tagsOf[i]!, grants, link));
+  });
+}
+
+function tagsFor(ctx: Pick<CoreContext, 'config'>, actor: Actor, { userId, handles }: { userId: number | undefined; handles: string[] }) {
+  const { access } = ctx.config;
   const tags = new Set<string>(['*', ...handles, ...(userId ? [`user:${userId}`] : [])]);
   for (const [name, person] of Object.entries(access.people)) if (person.identities.some((h) => tags.has(h))) tags.add(name);
   const groups = Object.entries(access.groups)
     .filter(([, g]) => g.members.some((m) => tags.has(m)) || g.sso.some((s) => actor.groups?.includes(s)))
     .map(([name]) => name);
   for (const g of groups) tags.add(`group:${g}`);
+  return { userId, handles, tags, groups };
+}
 
-  const grants = await grantsFor(ctx.em, [...tags]);
+function principalFrom(ctx: Pick<CoreContext, 'config'>, actor: Actor, who: ReturnType<typeof tagsFor>, allGrants: GrantRow[], link: { projectKey: string } | undefined): Principal {
+  const { projects, admins } = ctx.config;
+  const { userId, handles, tags, groups } = who;
+  const grants = allGrants.filter((g) => tags.has(g.principal));
   const roles = new Map<string, Role>();
   for (const project of projects) {
     let role: Role | undefined;

@@ -25,6 +25,21 @@ export async function personOfHandle(em: EntityManager, handle: string): Promise
   return { userId: Number(rows[0]!.user_id), handles: [...new Set([handle, ...rows.map((r) => r.handle)])] };
 }
 
+/** `personOfHandle` for many handles in one query (principals resolved together). */
+export async function personsOfHandles(em: EntityManager, handles: string[]): Promise<Map<string, { userId: number | undefined; handles: string[] }>> {
+  const rows: Array<{ asked: string; user_id: number; handle: string }> = handles.length
+    ? await em.execute(`select h.handle as asked, i.user_id, i.handle from identities h join identities i on i.user_id = h.user_id where h.handle in (${handles.map(() => '?').join(', ')})`, handles)
+    : [];
+  const found = new Map<string, { userId: number | undefined; handles: string[] }>();
+  for (const handle of handles) found.set(handle, { userId: undefined, handles: [handle] });
+  for (const r of rows) {
+    const p = found.get(r.asked)!;
+    p.userId = Number(r.user_id);
+    if (!p.handles.includes(r.handle)) p.handles.push(r.handle);
+  }
+  return found;
+}
+
 export async function userIdOf(em: EntityManager, handle: string): Promise<number | undefined> {
   return (await em.findOne(Identity, { handle }, { disableIdentityMap: true }))?.userId;
 }

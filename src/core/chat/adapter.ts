@@ -103,3 +103,17 @@ export interface DisabledPlatform {
   readonly route: string;
   readonly disabled: string;
 }
+
+/**
+ * The platform answered 429: nothing more may be sent to `scope` (a channel, or the workspace's
+ * edits) for `retryAfterMs`. Adapters throw it instead of waiting; the chat job waits as asked.
+ */
+export class ChatRateLimitedError extends Error {
+  override name = 'ChatRateLimitedError';
+  constructor(
+    readonly retryAfterMs: number,
+    readonly scope: 'channel' | 'edits',
+  ) {
+    super(`rate limited (${scope}) for ${retryAfterMs} ms`);
+  }
+}

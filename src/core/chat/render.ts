@@ -35,6 +35,26 @@ export async function chatShows(em: EntityManager, runId: number, seq: number): 
 }
 
 /**
+ * What the next render of a run will send, for pacing: messages posted into its channel and
+ * edits of messages already there. An outcome (the story, an approval card, a deploy's or docs
+ * run's result) is what a person is waiting for; anything else is progress, which may wait or
+ * be folded into a later render when the platform's budget runs short.
+ */
+export interface RenderPlan {
+  outcome: boolean;
+  posts: number;
+  edits: number;
+}
+
+export function renderPlan(run: Pick<RunSummary, 'status' | 'threadRef' | 'kind'>): RenderPlan {
+  const outcome = isFinal(run.status) || run.status === 'waiting_approval';
+  const first = run.threadRef ? 0 : 1;
+  // The run message is posted once and edited after; an outcome adds one message to its thread
+  // (the story, the approval card, the deploy's outcome).
+  return { outcome, posts: first + (outcome ? 1 : 0), edits: run.threadRef ? 1 : 0 };
+}
+
+/**
  * Brings a run's chat view up to date with its latest state: the run message (posted, then edited
  * in place), the story once it exists, the approval message while a deploy waits, the outcome once,
  * and a docs pull request announced in the project's other linked channels. What to show is
@@ -81,10 +101,22 @@ async function renderWith(deps: RenderDeps, adapter: ChatAdapter, view: RunView 
   const { em } = deps;
   const { run } = view;
   const runId = run.id;
-  const ref = await adapter.upsertRunMessage(view);
-  if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
-  if (view.story && !view.story.metadata.messageRef) {
-    await setStoryMessageRef(em, view.story.id, await adapter.postStory({ ...view, story: view.story }, ref));
+  const story = view.story && !view.story.metadata.messageRef ? view.story : undefined;
+  const postStory = async (ref: string) => {
+    if (story) await setStoryMessageRef(em, story.id, await adapter.postStory({ ...view, story }, ref));
+  };
+  let ref: string;
+  if (run.threadRef && story) {
+    // The run message is there: its last edit and the story go out together (the story first in
+    // line, it is what the person waits for). An edit may answer with a new message (the old one
+    // was deleted): that becomes the thread.
+    ref = run.threadRef;
+    const [, edited] = await Promise.all([postStory(ref), adapter.upsertRunMessage(view)]);
+    if (edited !== run.threadRef) await setThreadRef(em, runId, edited);
+  } else {
+    ref = await adapter.upsertRunMessage(view);
+    if (ref !== run.threadRef) await setThreadRef(em, runId, ref);
+    await postStory(ref);
   }
   if (run.kind === 'deploy' || run.kind === 'docs') await renderExtras(deps, adapter, view, ref);
 }

@@ -30,6 +30,13 @@ export async function findChannelLink(em: EntityManager, channel: string) {
   return em.findOne(ChannelLink, { channel }, { disableIdentityMap: true });
 }
 
+/** `findChannelLink` for many channels in one query. */
+export async function findChannelLinks(em: EntityManager, channels: string[]): Promise<Map<string, { projectKey: string }>> {
+  if (channels.length === 0) return new Map();
+  const links = await em.find(ChannelLink, { channel: { $in: channels } }, { disableIdentityMap: true });
+  return new Map(links.map((l) => [l.channel, l]));
+}
+
 export async function channelsOfProject(em: EntityManager, projectKey: string): Promise<string[]> {
   const links = await em.find(ChannelLink, { projectKey }, { orderBy: { channel: 'asc' }, disableIdentityMap: true });
   return links.map((l) => l.channel);

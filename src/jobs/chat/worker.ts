@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ChatAdapter } from '../../core/chat/adapter.js';
 import type { ProjectConfig } from '../../core/config.js';
-import { chatShows, renderRunInChat, type RenderOutcome } from '../../core/chat/render.js';
+import { chatShows, renderPlan, renderRunInChat, type RenderOutcome } from '../../core/chat/render.js';
+import { ChatRateLimitedError } from '../../core/chat/adapter.js';
+import { PROGRESS_GRACE_MS, block, clearPending, holdPending, pace, pendingKey, type PlatformLimits } from './pacing.js';
 import { findRunById } from '../../core/runs/queries.js';
 import { inJobContext, QUEUE_NAMES, type ChatRenderJob } from '../queues.js';
 
@@ -21,86 +23,119 @@ export interface ChatWorkerOptions {
   logger: Logger;
   projects?: ProjectConfig[];
   githubOn?: boolean;
-  /** Least time between two renders into one channel, per platform (Slack: about one message per second per channel). */
-  channelIntervalMs?: Partial<Record<string, number>>;
+  /** Each platform's documented limits (pacing.ts); a platform without is not paced. */
+  limits?: Partial<Record<string, PlatformLimits>>;
 }
 
-/** Another render of the same run holds the lock: this job is retried shortly (expected, not an error). */
+/** Kept for callers that still catch it; renders of one run no longer fail on each other. */
 export class ChatBusyError extends Error {
   override name = 'ChatBusyError';
 }
 
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-
 export type ChatJobOutcome = RenderOutcome | 'coalesced' | 'paced';
 
-/**
- * A channel's render schedule: each render takes the channel's next free slot (`interval` apart).
- * A run holds at most one booked slot; renders asked for meanwhile are folded into it (it shows
- * the latest state when its turn comes). Returns -1: folded; 0: render now; n: booked, n ms away.
- */
-const BOOK = `
-if redis.call('exists', KEYS[2]) == 1 then return -1 end
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local nxt = tonumber(redis.call('get', KEYS[1]) or '0')
-local t = math.max(now, nxt)
-redis.call('set', KEYS[1], t + interval, 'PX', (t - now) + interval * 2)
-if t > now then redis.call('set', KEYS[2], t, 'PX', (t - now) + 60000) end
-return t - now`;
+/** Takes the run's render lock, or (held) marks the run dirty: the holder renders once more. */
+const CLAIM = `
+if redis.call('set', KEYS[1], ARGV[1], 'PX', 30000, 'NX') then redis.call('del', KEYS[2]) return 1 end
+redis.call('set', KEYS[2], '1', 'PX', 60000)
+return 0`;
+/** Done rendering: again (1, lock kept) when the run was marked dirty meanwhile, else released (0). */
+const AGAIN = `
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('del', KEYS[2]) == 1 then redis.call('pexpire', KEYS[1], 30000) return 1 end
+redis.call('del', KEYS[1])
+return 0`;
+/** Gives the lock up without rendering again (the run's render waits for budget and will show the latest state). */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[2]) return redis.call('del', KEYS[1]) else return 0 end`;
 
-/** Set while a run has a render booked in its channel's schedule. */
+const CLEAR_MINE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** Set while a run has a render waiting for its channel's budget. */
 export function pacedRenderKey(prefix: string, runId: number): string {
-  return `${prefix}:pace:run:${runId}`;
+  return pendingKey(prefix, runId);
 }
 
-async function bookSlot(opts: ChatWorkerOptions, runId: number): Promise<{ wait: number; pendingKey?: string }> {
-  const run = await findRunById(opts.em(), runId);
-  const interval = run?.channel ? (opts.channelIntervalMs?.[run.sourcePlatform] ?? 0) : 0;
-  if (!run?.channel || interval <= 0) return { wait: 0 };
-  const pendingKey = pacedRenderKey(opts.prefix, runId);
-  const wait = Number(await opts.connection.eval(BOOK, 2, `${opts.prefix}:pace:${run.channel}`, pendingKey, Date.now(), interval));
-  return { wait, pendingKey };
-}
+type ChatJob = Pick<Job<ChatRenderJob>, 'data'> & Partial<Pick<Job<ChatRenderJob>, 'id' | 'moveToDelayed' | 'updateData'>>;
 
-type ChatJob = Pick<Job<ChatRenderJob>, 'data'> & Partial<Pick<Job<ChatRenderJob>, 'moveToDelayed' | 'updateData'>>;
+type Step = { done: ChatJobOutcome } | { waitMs: number };
+
+/** One render of the run's latest state, after taking what it costs from the platform's budget (unless already paid). */
+async function renderStep(opts: ChatWorkerOptions, runId: number, me: string, paid: boolean): Promise<Step> {
+  const em = opts.em();
+  const run = await findRunById(em, runId);
+  if (!run) return { done: 'up to date' };
+  const limits = run.channel ? opts.limits?.[run.sourcePlatform] : undefined;
+  const keys = { prefix: opts.prefix, platform: run.sourcePlatform, channel: run.channel ?? '', runId };
+  if (paid) await clearPending(opts.connection, opts.prefix, runId, me);
+  else if (run.chatSeq >= run.lastSeq) return { done: 'up to date' };
+  else if (limits) {
+    const wait = await pace(opts.connection, limits, keys, { ...renderPlan(run), awaiting: run.status === 'waiting_approval', progressNotBefore: Date.parse(run.createdAt) + PROGRESS_GRACE_MS }, me);
+    if (wait < 0) return { done: 'coalesced' };
+    if (wait > 0) return { waitMs: wait };
+  }
+  try {
+    return { done: await renderRunInChat({ em, adapters: opts.adapters, publicUrl: opts.publicUrl, logger: opts.logger, ...(opts.projects && { projects: opts.projects }), githubOn: Boolean(opts.githubOn) }, runId) };
+  } catch (err) {
+    if (!(err instanceof ChatRateLimitedError) || !run.channel) throw err;
+    // Told to wait: nothing more goes there until Retry-After has passed, and this render (already
+    // paid for) is tried again right after; renders asked for meanwhile fold into it.
+    opts.logger.warn({ run: run.ref, scope: err.scope, ms: err.retryAfterMs }, 'chat platform asked to wait (429)');
+    await block(opts.connection, keys, err.scope, err.retryAfterMs);
+    await holdPending(opts.connection, opts.prefix, runId, me, err.retryAfterMs);
+    return { waitMs: err.retryAfterMs };
+  }
+}
 
 /**
- * Schedules and serialises chat renders: renders of one run hold a Redis lock and always show the
- * latest state, so a render for an old seq that finds a newer one already shown does nothing:
- * chat edits never go backwards, and bursts of events cost one or two API calls. Renders into one
- * channel are paced (Slack allows about one message per second per channel): a burst of runs in
- * a channel waits its turn, one booked render per run. What to render is decided in core
- * (core/chat/render.ts).
+ * Schedules and serialises chat renders. Renders of one run hold a Redis lock and always show the
+ * latest state: a render asked for while another runs marks the run dirty and the running one
+ * renders once more, so chat edits never go backwards and bursts of events cost one or two API
+ * calls. Each render takes what it sends from the platform's token buckets (pacing.ts): an
+ * outcome books its turn, progress waits while the budget is short or folds into the outcome.
+ * What to render is decided in core (core/chat/render.ts).
  */
 export async function processChatJob(opts: ChatWorkerOptions, job: ChatJob, token?: string): Promise<ChatJobOutcome> {
-  const { runId, seq, booked } = job.data;
-  const em = opts.em();
-  if (booked) {
-    // This job's slot came: from now on a new event books a new render of its own.
-    await opts.connection.del(pacedRenderKey(opts.prefix, runId));
-  } else {
-    if (await chatShows(em, runId, seq)) return 'up to date';
-    const { wait, pendingKey } = await bookSlot(opts, runId);
-    if (wait < 0) return 'coalesced';
-    if (wait > 0) {
-      if (!job.moveToDelayed || !job.updateData || !token) {
-        if (pendingKey) await opts.connection.del(pendingKey);
-        return 'paced';
-      }
-      await job.updateData({ ...job.data, booked: true });
-      await job.moveToDelayed(Date.now() + wait, token);
-      throw new DelayedError();
-    }
-  }
+  const { runId, seq } = job.data;
+  let paid = Boolean(job.data.booked);
+  const me = job.id ?? randomUUID();
+  // Progress that waited for budget looks at it afresh (and must not hold the run's renders back).
+  if (job.data.waited) await opts.connection.eval(CLEAR_MINE, 1, pendingKey(opts.prefix, runId), `p:${me}`);
+  if (!paid && (await chatShows(opts.em(), runId, seq))) return 'up to date';
   const lockKey = `${opts.prefix}:lock:chat-run:${runId}`;
+  const dirtyKey = `${lockKey}:dirty`;
   const lock = randomUUID();
-  if (!(await opts.connection.set(lockKey, lock, 'PX', 30_000, 'NX'))) throw new ChatBusyError(`run ${runId} is being rendered`);
+  if (!Number(await opts.connection.eval(CLAIM, 2, lockKey, dirtyKey, lock))) return 'coalesced';
+  let result: ChatJobOutcome = 'up to date';
+  let waitMs = 0;
+  let held = true;
   try {
-    return await renderRunInChat({ em, adapters: opts.adapters, publicUrl: opts.publicUrl, logger: opts.logger, ...(opts.projects && { projects: opts.projects }), githubOn: Boolean(opts.githubOn) }, runId);
+    for (;;) {
+      const step = await renderStep(opts, runId, me, paid);
+      paid = false;
+      if ('waitMs' in step) {
+        waitMs = step.waitMs;
+        break;
+      }
+      result = step.done;
+      if (!Number(await opts.connection.eval(AGAIN, 2, lockKey, dirtyKey, lock))) {
+        held = false;
+        break;
+      }
+    }
   } finally {
-    await opts.connection.eval(RELEASE, 1, lockKey, lock);
+    if (held) await opts.connection.eval(RELEASE, 2, lockKey, dirtyKey, lock);
   }
+  if (waitMs <= 0) return result;
+  if (!job.moveToDelayed || !job.updateData || !token) {
+    await opts.connection.del(pendingKey(opts.prefix, runId));
+    return 'paced';
+  }
+  // An outcome's booking (or a render told to wait) renders when its turn comes without paying
+  // again; progress looks at the budget again.
+  const booked = (await opts.connection.get(pendingKey(opts.prefix, runId))) === `o:${me}`;
+  await job.updateData({ ...job.data, booked, waited: !booked });
+  await job.moveToDelayed(Date.now() + waitMs, token);
+  throw new DelayedError();
 }
 
 export function createChatWorker(opts: ChatWorkerOptions): Worker<ChatRenderJob> {
