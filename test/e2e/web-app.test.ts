@@ -135,7 +135,7 @@ describe('web app', () => {
     // The chart draws what the numbers say: one full bar for each kind that ran.
     expect(await row('story').locator('.bar').evaluate((b) => b.getBoundingClientRect().width)).toBeGreaterThan(50);
     const live = page.locator('section[aria-labelledby="live"] tbody tr').first();
-    expect(await live.textContent()).toMatch(/^production3333333\s*successweb:admin(just now|\d+ min ago) \(.+ UTC\)$/);
+    expect(await live.textContent()).toMatch(/^production3333333\s*successweb:admin(just now|\d+ min ago) \(.+ UTC\)Open$/);
     await page.screenshot({ path: 'test-results/app-dashboard.png' });
     await context.close();
   });
@@ -265,7 +265,7 @@ describe('web app', () => {
     expect(await page.locator('#reply').textContent()).toContain('See "help <verb>" for details.');
     expect(await page.locator('#reply').evaluate((r) => getComputedStyle(r).fontFamily)).toMatch(/mono/);
     await page.fill('#text', 'de');
-    expect(await page.locator('#suggestions option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).label))).toEqual(['deploy [owner/repo] <environment> [ref]']);
+    expect(await page.locator('#suggestions option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).label))).toEqual(['deploy [owner/repo] <environment> [ref] [--override "reason"]']);
     // The reply line links the run it queued and follows it to its end.
     await page.fill('#text', 'story As an editor I want to schedule posts so that they publish while I sleep');
     await page.getByRole('button', { name: 'Run' }).click();
