@@ -68,8 +68,8 @@ projects:
   );
 }
 
-async function api(text: string, user: string, app: TestApp = t): Promise<{ status: number; text: string; ref?: string; body: Record<string, any> }> {
-  const res = await fetch(`${app.url}/api/v1/commands`, { method: 'POST', headers: { authorization: `Bearer ${tokens[user]}`, 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+async function api(text: string, user: string, app: TestApp = t, project?: string): Promise<{ status: number; text: string; ref?: string; body: Record<string, any> }> {
+  const res = await fetch(`${app.url}/api/v1/commands`, { method: 'POST', headers: { authorization: `Bearer ${tokens[user]}`, 'content-type': 'application/json' }, body: JSON.stringify({ text, ...(project && { project }) }) });
   const body = (await res.json()) as Record<string, any>;
   const said = String(body.text ?? body.message ?? '');
   return { status: res.status, text: said, body, ...(body.run?.ref && { ref: body.run.ref }) };
@@ -254,6 +254,17 @@ describe('locks, freezes, branch rules and overrides', () => {
     expect(after.text).toMatch(/^Queued R-\d+/);
     await until(after.ref!, ['succeeded', 'failed']);
   }, 60_000);
+
+  it('the project chosen on the API (or the console, or the CLI) is the one lock, unlock and queue use when the text names no repository', async () => {
+    expect((await api('lock staging chosen project for 1h', 'UD3')).status).toBe(400);
+    const locked = await api('lock staging chosen project for 1h', 'UD3', t, 'web');
+    expect([locked.status, locked.text]).toEqual([200, expect.stringMatching(/^acme\/web staging is locked by slack:UD3 until /)]);
+    expect((await api('queue staging', 'UD3', t, 'web')).text).toMatch(/lock: staging locked by slack:UD3/);
+    expect((await api('unlock staging', 'UD3', t, 'web')).text).toMatch(/^acme\/web staging is unlocked/);
+    // A time it cannot read is refused, not taken as words of a lock that never ends.
+    const unreadable = await api('lock staging debugging for 1.5h', 'UD3', t, 'web');
+    expect([unreadable.status, unreadable.text]).toEqual([400, expect.stringMatching(/Say how long in whole s, m, h or d/)]);
+  });
 
   it('a freeze refuses with when and who can override; only an admin overrides, audited and on the approval card (API)', async () => {
     const frozen = await api('deploy acme/web frozen v4', 'UD1');

@@ -82,4 +82,13 @@ describe('the grammar of deploy safety', () => {
     expect(parseCommand('lock production for 90d')).toMatchObject({ ok: false, error: expect.stringMatching(/between 1s and 30d/) });
     expect(parseCommand('queue')).toMatchObject({ ok: false });
   });
+
+  it('reads "for 1h30m" as a time, and refuses a time it cannot read rather than lock for ever', () => {
+    expect(parseCommand('lock staging t for 1h30m')).toEqual({ ok: true, command: { verb: 'lock', environment: 'staging', reason: 't', forMs: 5_400_000 } });
+    for (const tail of ['for 1.5h', 'for 1w', 'for 2 hours', 'for -1h', 'for 10']) {
+      expect(parseCommand(`lock staging debugging ${tail}`), tail).toMatchObject({ ok: false, error: expect.stringMatching(/Say how long in whole s, m, h or d/) });
+    }
+    // A reason that merely contains "for" is still a reason.
+    expect(parseCommand('lock staging waiting for the vendor')).toEqual({ ok: true, command: { verb: 'lock', environment: 'staging', reason: 'waiting for the vendor' } });
+  });
 });

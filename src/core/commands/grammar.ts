@@ -87,7 +87,9 @@ const REPO_RE = /^[\w.-]+\/[\w.-]+$/;
 const RUN_RE = /^R-?\d+$/i;
 const RANGE_RE = /^([\w./-]+)\.\.\.([\w./-]+)$/;
 const PROJECT_KEY_RE = /^[a-z0-9][a-z0-9_-]*$/i;
-const DURATION_TAIL_RE = /\s+for\s+(\d+)\s*(s|m|h|d)$/i;
+const DURATION_TAIL_RE = /\s+for\s+((?:\d+\s*[smhd]\s*)+)$/i;
+/** A tail that tries to say how long ("for 1.5h", "for 2 hours", "for -1h", "for 1w") but is not a time we read. */
+const DURATION_ATTEMPT_RE = /\s+for\s+[-+.]?\d[\w.]*(\s+[a-z]+)?$/i;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MAX_LOCK_MS = 30 * 86_400_000;
 const OVERRIDE_RE = /(?:^|\s)--override(?:\s+(.*))?$/i;
@@ -121,9 +123,12 @@ function parseLock(verb: 'lock' | 'unlock', rest: string): ParseResult {
   let forMs: number | undefined;
   const d = verb === 'lock' ? DURATION_TAIL_RE.exec(` ${text}`) : null;
   if (d) {
-    forMs = Number(d[1]) * UNIT_MS[d[2]!.toLowerCase() as keyof typeof UNIT_MS];
+    forMs = [...d[1]!.matchAll(/(\d+)\s*([smhd])/gi)].reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit!.toLowerCase() as keyof typeof UNIT_MS], 0);
     if (forMs <= 0 || forMs > MAX_LOCK_MS) return fail('lock', 'A lock lasts between 1s and 30d.');
     text = ` ${text}`.slice(0, d.index).trim();
+  } else if (verb === 'lock' && DURATION_ATTEMPT_RE.test(` ${text}`)) {
+    // Taken as words of the reason, it would make a lock that never ends.
+    return fail('lock', 'Say how long in whole s, m, h or d, like "for 90m", "for 2h" or "for 1h30m".');
   }
   const { repo, environment, rest: words } = repoAndEnvironment(text ? text.split(' ') : []);
   if (!environment) return fail(verb, `Name the environment to ${verb}.`);

@@ -68,7 +68,7 @@ export async function runCommand({ ctx, actor }: { ctx: CoreContext; actor: Acto
       const usage = parsed.usage.replaceAll('/autodevhub ', prefix ? `${prefix} ` : '');
       return { text: `${parsed.error}\n\n${usage}`, message: parsed.error, usage, ephemeral: true, error: true, status: 400 };
     }
-    return await dispatch(ctx, actor, parsed.command, input, prefix);
+    return await dispatch(ctx, actor, withChosenProject(ctx, parsed.command, input.projectKey), input, prefix);
   } catch (err) {
     if (err instanceof AppError && err.status < 500) return { text: err.message, ephemeral: true, error: true, status: err.status };
     throw err;
@@ -106,6 +106,30 @@ function placedReply(ctx: CoreContext, created: CreatedRun & { place?: Place }, 
   if (place?.place !== 'waiting') return reply;
   const replaced = place.superseded ? ` It replaces ${place.superseded.ref} (${place.superseded.requestedBy}), which waited before it and is cancelled as superseded.` : '';
   return { ...reply, text: `${reply.text}\nIt waits: ${place.behind.ref} (${place.behind.requestedBy}) has the environment now; this deploy starts when that finishes.${replaced}` };
+}
+
+/**
+ * The project a surface chose (the console's picker, the API's `project`, the CLI's --project) is
+ * the one a verb that may name a repository uses when its text names none: a channel is not the
+ * only place a project can come from.
+ */
+function withChosenProject(ctx: CoreContext, command: Command, projectKey: string | undefined): Command {
+  const repo = projectKey ? ctx.config.projects.find((p) => p.key === projectKey)?.repo : undefined;
+  if (!repo) return command;
+  switch (command.verb) {
+    case 'deploy':
+    case 'docs':
+    case 'lock':
+    case 'unlock':
+    case 'locks':
+    case 'freezes':
+    case 'queue':
+      return command.repo ? command : { ...command, repo };
+    case 'rollback':
+      return command.project ? command : { ...command, project: projectKey! };
+    default:
+      return command;
+  }
 }
 
 async function dispatch(ctx: CoreContext, actor: Actor, command: Command, input: RunCommandInput, prefix: string): Promise<CommandReply> {
