@@ -267,15 +267,40 @@ export async function createRealtime(opts: RealtimeOptions): Promise<Realtime> {
     } catch {
       return;
     }
-    const rooms = io.sockets.adapter.rooms;
-    for (const event of events) {
-      for (const hold of pending) hold(event);
-      const targets = [`run:${event.runId}`, ALL_ROOM, ...(event.projectKey ? [`project:${event.projectKey}`] : [])];
-      // Nobody here follows it: nothing to encode or send.
-      if (!targets.some((room) => rooms.has(room))) continue;
-      io.to(targets).emit('run-event', event);
-    }
+    // One message at a time, in arrival order: filling a gap reads the database.
+    relaying = relaying.then(() => relay(events)).catch((err: unknown) => opts.logger.warn({ err: (err as Error).message }, 'could not relay run events'));
   });
+
+  /**
+   * The last seq relayed per run (bounded): a publish that never came (its process died between
+   * the commit and the publish) shows as a gap, filled from the database before the event after
+   * it, so a live feed is gap-free without waiting for a reconnect. Late or repeated events are
+   * dropped: what they carry was sent already.
+   */
+  const relayed = new Map<number, number>();
+  let relaying: Promise<void> = Promise.resolve();
+  async function relay(events: RunEventMessage[]): Promise<void> {
+    for (const event of events) {
+      const last = relayed.get(event.runId);
+      if (last !== undefined && event.seq <= last) continue;
+      let fill: RunEventMessage[] = [];
+      if (last !== undefined && event.seq > last + 1) {
+        const run = await findRunById(opts.em(), event.runId);
+        if (run) fill = (await missedEvents(opts.em(), run, last)).filter((e) => e.seq < event.seq);
+      }
+      relayed.delete(event.runId);
+      relayed.set(event.runId, event.seq);
+      if (relayed.size > 10_000) relayed.delete(relayed.keys().next().value!);
+      for (const e of [...fill, event]) emitEvent(e);
+    }
+  }
+  function emitEvent(event: RunEventMessage): void {
+    for (const hold of pending) hold(event);
+    const targets = [`run:${event.runId}`, ALL_ROOM, ...(event.projectKey ? [`project:${event.projectKey}`] : [])];
+    // Nobody here follows it: nothing to encode or send.
+    if (!targets.some((room) => io.sockets.adapter.rooms.has(room))) return;
+    io.to(targets).emit('run-event', event);
+  }
 
   return {
     io,

@@ -4,6 +4,10 @@ import { startTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { createRedis, checkRedis, RedisPolicyError } from '../../src/jobs/redis.js';
 import { getRun } from '../../src/core/runs/store.js';
 import { openRunsNeedingJobs, REQUEUE_SETTLE_MS } from '../../src/core/runs/maintenance.js';
+import { eventsChannel } from '../../src/realtime/publisher.js';
+import { connectFeed } from '../helpers/app.js';
+import { TEST_REDIS_URL } from '../helpers/env.js';
+import { Redis } from 'ioredis';
 import { freePort } from '../helpers/ports.js';
 
 describe('nothing acknowledged is lost', () => {
@@ -41,15 +45,16 @@ describe('nothing acknowledged is lost', () => {
 
 describe('a sweep and a command taken in at the same moment', () => {
   let t: TestApp;
+  let cookie: string;
   beforeAll(async () => {
     t = await startTestApp({ AUTODEVHUB_ROLE: 'web' });
+    cookie = await t.signIn();
   });
   afterAll(async () => {
     await t?.stop();
   });
 
   it('a run changed a moment ago is not taken for one without a job (its job may be on its way)', async () => {
-    const cookie = await t.signIn();
     const res = await fetch(`${t.url}/api/v1/commands`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/json' },
@@ -62,6 +67,27 @@ describe('a sweep and a command taken in at the same moment', () => {
     expect(await needing()).not.toContain(run.id);
     await new Promise((r) => setTimeout(r, REQUEUE_SETTLE_MS + 200));
     expect(await needing()).toContain(run.id);
+  });
+
+  it('a live feed is gap-free when an event was stored but its publish never came (its process died between)', async () => {
+    const feed = await connectFeed(t.url, cookie);
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await feed.socket.emitWithAck('subscribe', {})).toMatchObject({ ok: true });
+      const res = await fetch(`${t.url}/api/v1/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'story As a reader I want to bookmark a page so that I find it again' }) });
+      const { run } = (await res.json()) as { run: { id: number; ref: string; projectKey: string | null } };
+      await waitFor(() => feed.events.some((e) => e.runId === run.id && e.seq === 1), 10_000, 'the queued event');
+      // Seq 2 and 3 are stored (as a worker's steps would be); only seq 3 is published.
+      const sql = t.app.context().em.fork().getConnection();
+      for (const seq of [2, 3]) await sql.execute(`insert into run_events (run_id, seq, stage, status, progress, message) values (?, ?, 'generate', 'running', ?, ?)`, [run.id, seq, seq * 10, `step ${seq}`]);
+      const third = { runId: run.id, ref: run.ref, projectKey: run.projectKey, kind: 'story', seq: 3, stage: 'generate', status: 'running', progress: 30, message: 'step 3', at: new Date().toISOString(), data: null };
+      await redis.publish(eventsChannel(t.prefix), JSON.stringify(third));
+      await waitFor(() => feed.events.some((e) => e.runId === run.id && e.seq === 3), 10_000, 'the published event');
+      expect(feed.events.filter((e) => e.runId === run.id).map((e) => [e.seq, e.message])).toEqual([[1, 'Queued: writing a user story'], [2, 'step 2'], [3, 'step 3']]);
+    } finally {
+      feed.socket.close();
+      await redis.quit();
+    }
   });
 });
 
