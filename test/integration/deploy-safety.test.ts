@@ -95,6 +95,9 @@ const deploymentsTo = (env: string) => github.deployments.filter((d) => d.enviro
 /** GitHub's side: hold each deployment "in progress" until the test lets it finish. */
 let holding = false;
 const held: FakeDeployment[] = [];
+/** The held deployment of one run (a slow deploy left by an earlier test may be held too). */
+const heldFor = (ref: string | undefined) => waitFor(() => held.find((d) => d.payload.autodevhub_run === ref), 15_000, `the deployment of ${ref}`);
+
 function finish(d: FakeDeployment) {
   github.addDeploymentStatus(d.id, 'success', `https://${d.environment}.acme.test`);
 }
@@ -393,7 +396,7 @@ describe('the same rules through the other surface', () => {
     holding = true;
     held.length = 0;
     const first = await slash('deploy staging v4', 'UD6');
-    await waitFor(() => held.length >= 1, 15_000, 'the first deployment');
+    const firstDeployment = await heldFor(first.ref);
     const second = await slash('deploy staging v3', 'UD7');
     expect(second.text).toMatch(new RegExp(`^Queued ${second.ref}: .*\\nIt waits: ${first.ref} \\(slack:UD6\\) has the environment now`));
     const third = await slash('deploy staging v1', 'UD8');
@@ -401,10 +404,9 @@ describe('the same rules through the other surface', () => {
     expect((await run(second.ref!)).status).toBe('cancelled');
     // The superseded run's thread hears it (its message is rendered again with the outcome).
     await waitFor(() => JSON.stringify([...slack.callsOf('chat.update'), ...slack.callsOf('chat.postMessage')].map((c) => c.args)).includes(`Superseded by ${third.ref}`), 15_000, 'the superseded thread to be told');
-    finish(held[0]!);
-    await waitFor(() => held.length >= 2, 15_000, 'the third deployment');
-    expect(held[1]!.payload.autodevhub_run).toBe(third.ref);
-    finish(held[1]!);
+    finish(firstDeployment);
+    finish(await heldFor(third.ref));
+    expect(held.filter((d) => d.payload.autodevhub_run === first.ref)).toHaveLength(1);
     await until(third.ref!, ['succeeded']);
     expect((await slash('deploy frozen v4', 'UD6')).text).toMatch(/^frozen is frozen until .* Europe\/Berlin \(holiday freeze\); an admin can deploy anyway/);
     expect((await slash('deploy production feature-x', 'UD6')).text).toMatch(/^production takes only main, v\*, and "feature-x" is none of them/);
