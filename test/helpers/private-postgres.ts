@@ -101,3 +101,22 @@ async function answers(url: string): Promise<boolean> {
     await c.end().catch(() => undefined);
   }
 }
+
+/**
+ * A database on a real Postgres server: the suite's own where one answers, else on a throwaway
+ * server of its own (for tests that PGlite cannot serve: pg_dump, several processes at once).
+ */
+export async function createServerDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { TEST_PGLITE } = await import('./env.js');
+  const { createPostgresDatabase, createTestDatabase } = await import('./db.js');
+  if (!TEST_PGLITE) return createTestDatabase();
+  const server = await startPrivatePostgres();
+  const db = await createPostgresDatabase(server.adminUrl);
+  return {
+    url: db.url,
+    async drop() {
+      await db.drop();
+      await server.stop();
+    },
+  };
+}

@@ -10,9 +10,9 @@ import { startFakeServer } from '../fakes/http.js';
 import { startFakeSmtp } from '../fakes/smtp.js';
 import { postToSlack, slashCommandBody, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../helpers/slack.js';
 import { slackClick } from '../helpers/slack-clicks.js';
-import { createPostgresDatabase, createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase } from '../helpers/db.js';
 import { TEST_PGLITE } from '../helpers/env.js';
-import { privatePostgresMissing, startPrivatePostgres } from '../helpers/private-postgres.js';
+import { createServerDatabase, privatePostgresMissing } from '../helpers/private-postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 import { getRun } from '../../src/core/runs/store.js';
 import { decideApproval } from '../../src/core/deploys/approvals.js';
@@ -276,17 +276,9 @@ describe('8, 9, 10. an approver named as a person: the email, the approvals page
   }, 90_000);
 });
 
-/** pg_dump needs a real server: on PGlite, a throwaway one of this test's own. */
-async function postgresServerDatabase(): Promise<TestDatabase> {
-  if (!TEST_PGLITE) return createTestDatabase();
-  const server = await startPrivatePostgres();
-  const db = await createPostgresDatabase(server.adminUrl);
-  return { url: db.url, drop: async () => { await db.drop(); await server.stop(); } };
-}
-
 describe.skipIf(TEST_PGLITE && Boolean(privatePostgresMissing()))('12. backups', () => {
   it('writes a Postgres dump readable by its owner only, even over a file left world-readable', async () => {
-    const db = await postgresServerDatabase();
+    const db = await createServerDatabase(); // pg_dump needs a real server
     try {
       const file = join(tempDir('hardening-backup'), 'backup.pgdump');
       writeFileSync(file, 'old', { mode: 0o644 });
