@@ -35,6 +35,12 @@ let n = 0;
 
 const local = (ms: number) => DateTime.fromMillis(ms, { zone: ZONE }).toFormat('yyyy-MM-dd HH:mm:ss');
 
+/**
+ * How far ahead the freezes that begin during a test start: more than two restarts of the app take
+ * on a busy machine, so the deploys are asked for before the freeze, whatever the load.
+ */
+const LEAD_MS = 15_000;
+
 /** The file, with freezes placed relative to `now` (rewritten and reloaded by a restart where a test needs fresh times). */
 function writeConfig(now = Date.now()): void {
   writeFileSync(
@@ -56,12 +62,12 @@ projects:
         approvers: ["slack:U0LEAD"]
         required_approvals: 1
         timeout: 1h
-        freezes: [{ name: change freeze, from: "${local(now + 4_000)}", until: "${local(now + 10_000)}" }]
+        freezes: [{ name: change freeze, from: "${local(now + LEAD_MS)}", until: "${local(now + LEAD_MS + 6_000)}" }]
       late:
         approvers: ["slack:U0LEAD"]
         required_approvals: 1
-        timeout: 8s
-        freezes: [{ name: long freeze, from: "${local(now + 4_000)}", until: "${local(now + 86_400_000)}" }]
+        timeout: ${(LEAD_MS + 4_000) / 1000}s
+        freezes: [{ name: long freeze, from: "${local(now + LEAD_MS)}", until: "${local(now + 86_400_000)}" }]
       soaked: { approvers: ["slack:U0LEAD"], required_approvals: 1, timeout: 1h, soak_time: 6s, soak_in: staging, wait_timer: 1s }
       timed: { approvers: ["slack:U0LEAD"], required_approvals: 1, timeout: 1h, wait_timer: 3s }
 `,
@@ -306,7 +312,7 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     expect([thaw.status, late.status]).toEqual([202, 202]);
     await until(thaw.ref!, ['waiting_approval']);
     await until(late.ref!, ['waiting_approval']);
-    await sleep(Math.max(0, t0 + 4_500 - Date.now()));
+    await sleep(Math.max(0, t0 + LEAD_MS + 500 - Date.now()));
     await api(`approve ${thaw.ref}`, 'U0LEAD');
     await api(`approve ${late.ref}`, 'U0LEAD');
     const waiting = await waitFor(async () => {
@@ -321,7 +327,7 @@ describe('waiting: a freeze that begins during the approval, soak and wait timer
     const done = await until(thaw.ref!, ['succeeded', 'failed'], 30_000);
     expect(done.status).toBe('succeeded');
     const [d] = deploymentsTo('thaw');
-    expect(Date.parse(d!.statuses[0]!.created_at)).toBeGreaterThanOrEqual(t0 + 10_000 - 1000);
+    expect(Date.parse(d!.statuses[0]!.created_at)).toBeGreaterThanOrEqual(t0 + LEAD_MS + 6_000 - 1000);
     const refused = await until(late.ref!, ['failed', 'succeeded'], 30_000);
     expect(refused.error).toMatch(/^Not deployed: late is frozen until .* \(long freeze\), which lasts past this run's deadline \(.*\); ask again after .*, or an admin can deploy anyway/);
     expect(deploymentsTo('late')).toHaveLength(0);
