@@ -70,7 +70,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   );
   const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   const deadline = Date.now() + 20_000;
-  while (!(await answers(adminUrl))) {
+  while (!(await postgresAnswers(adminUrl))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the private Postgres server did not start on port ${port}`);
@@ -88,8 +88,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   };
 }
 
-async function answers(url: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+/** Whether a Postgres server answers a query at `url` (the suite's setup asks it too). */
+export async function postgresAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   c.on('error', () => undefined);
   try {
     await c.connect();

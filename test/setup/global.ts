@@ -3,10 +3,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { findOnPath, HOW_TO_GET_REDIS, redisAnswers } from '../../src/jobs/local-redis.js';
 import { freePort } from '../helpers/ports.js';
+import { postgresAnswers } from '../helpers/private-postgres.js';
 
 /**
  * Once per `npm test`: real Postgres and Redis wherever they answer (CI starts them); otherwise
@@ -24,7 +24,7 @@ export default async function setup() {
   process.env.ADH_TEST_RUN = run;
 
   const pgUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  if (!(await postgresAnswers(pgUrl))) {
+  if (!(await postgresAnswers(pgUrl, 2000))) {
     process.env.ADH_TEST_PGLITE = '1';
     console.log(`[test setup] no Postgres answers at ${pgUrl}: test databases are PGlite instances`);
   }
@@ -54,19 +54,6 @@ export default async function setup() {
   };
 }
 
-async function postgresAnswers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 async function findLeftovers(suiteTmp: string, redisUrl: string, stem: string): Promise<string[]> {
   const found = readdirSync(suiteTmp)
